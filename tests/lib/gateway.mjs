@@ -1,7 +1,7 @@
 // Starts the real omniroute binary for a test: a fresh DATA_DIR, a free loopback port, and a
 // stop() that sends SIGTERM and reports the exit code (non-zero under ASan means a leak/bug).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +58,15 @@ export async function startGateway({ env = {}, args = [] } = {}) {
     dataDir,
     child,
     stderr: () => Buffer.concat(stderr).toString(),
+    // Resident set size of the gateway process in bytes (Linux /proc), or NaN once it exited.
+    rss() {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        return m ? Number(m[1]) * 1024 : NaN;
+      } catch {
+        return NaN;
+      }
+    },
     async login(password = 'test-password') {
       const res = await fetch(`${url}/api/auth/login`, {
         method: 'POST',
