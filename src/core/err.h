@@ -37,7 +37,6 @@ const char *or_err_name(or_err e);
 
 /* Formats into eb (if non-NULL) and returns e, so `return or_fail(eb, OR_EINVAL, "...")` reads
  * as one statement. */
-or_err or_fail(or_errbuf *eb, or_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+or_err or_fail(or_errbuf *eb, or_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -12,7 +12,7 @@
 
 typedef void (*or_rand_fill_fn)(void *buf, size_t n, void *ud);
 
-int or_rand_init(void); /* 0 on success */
+int or_rand_init(void);                         /* 0 on success */
 void or_rand_set(or_rand_fill_fn fn, void *ud); /* NULL restores the CSPRNG */
 void or_rand_bytes(void *buf, size_t n);
 uint32_t or_rand_uniform(uint32_t upper_bound); /* [0, upper_bound) */

@@ -22,11 +22,11 @@ typedef struct or_app {
     char *data_dir;
     char *host;
     int port;
-    char *initial_password;       /* INITIAL_PASSWORD or NULL */
-    bool cookie_secure;           /* AUTH_COOKIE_SECURE */
-    bool require_api_key;         /* REQUIRE_API_KEY */
-    unsigned char jwt_key[32];    /* JWT_SECRET (hashed) or generated once and persisted */
-    unsigned jwt_ttl_s;           /* session lifetime; default 24 h */
+    char *initial_password;    /* INITIAL_PASSWORD or NULL */
+    bool cookie_secure;        /* AUTH_COOKIE_SECURE */
+    bool require_api_key;      /* REQUIRE_API_KEY */
+    unsigned char jwt_key[32]; /* JWT_SECRET (hashed) or generated once and persisted */
+    unsigned jwt_ttl_s;        /* session lifetime; default 24 h */
     uint64_t started_mono_ms;
 } or_app;
 

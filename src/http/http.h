@@ -29,12 +29,12 @@ typedef struct or_http_worker or_http_worker;
 typedef struct or_http_req or_http_req;
 
 typedef struct {
-    size_t max_header_bytes;   /* request line + headers; default 64 KiB → 431 */
-    size_t max_url_bytes;      /* default 16 KiB → 414 */
-    size_t max_body_bytes;     /* default 32 MiB → 413 */
-    unsigned header_timeout_ms; /* whole head must arrive within this; default 10 s → 408 */
-    unsigned idle_timeout_ms;   /* keep-alive idle; default 60 s → close */
-    unsigned body_min_rate_bps; /* bytes/s averaged over body_rate_window_ms; default 256 */
+    size_t max_header_bytes;      /* request line + headers; default 64 KiB → 431 */
+    size_t max_url_bytes;         /* default 16 KiB → 414 */
+    size_t max_body_bytes;        /* default 32 MiB → 413 */
+    unsigned header_timeout_ms;   /* whole head must arrive within this; default 10 s → 408 */
+    unsigned idle_timeout_ms;     /* keep-alive idle; default 60 s → close */
+    unsigned body_min_rate_bps;   /* bytes/s averaged over body_rate_window_ms; default 256 */
     unsigned body_rate_window_ms; /* default 10 s */
     unsigned shutdown_grace_ms;   /* SIGTERM: finish in-flight up to this; default 10 s */
 } or_http_limits;
@@ -64,8 +64,8 @@ typedef struct {
     or_http_limits limits;
 } or_http_config;
 
-or_err or_http_server_start(const or_http_config *cfg, const or_http_app *app,
-                            or_http_server **out, or_errbuf *eb);
+or_err or_http_server_start(const or_http_config *cfg, const or_http_app *app, or_http_server **out,
+                            or_errbuf *eb);
 int or_http_server_port(const or_http_server *s);
 /* Blocks until SIGTERM/SIGINT (or or_http_server_stop), drains, joins workers. */
 void or_http_server_wait(or_http_server *s);
@@ -113,7 +113,7 @@ void or_http_stream_start(or_http_req *r, int status, const char *content_type,
  * the caller should stop producing until on_drain. */
 bool or_http_stream_write(or_http_req *r, const void *data, size_t len);
 size_t or_http_stream_queued(const or_http_req *r); /* bytes not yet written to the socket */
-void or_http_stream_end(or_http_req *r); /* ends the request */
+void or_http_stream_end(or_http_req *r);            /* ends the request */
 
 /* Reason phrase for a status code. */
 const char *or_http_reason(int status);

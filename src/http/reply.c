@@ -10,8 +10,9 @@ void or_reply_json(or_http_req *r, int status, json_t *body, const char *extra_h
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) {
-        static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":\"api_error\","
-                                  "\"code\":null}}";
+        static const char oom[] =
+            "{\"error\":{\"message\":\"out of memory\",\"type\":\"api_error\","
+            "\"code\":null}}";
         or_http_respond(r, 500, "application/json", NULL, oom, sizeof oom - 1);
         return;
     }
@@ -44,8 +45,8 @@ const char *or_reply_error_type(int status)
     }
 }
 
-void or_reply_error(or_http_req *r, int status, const char *type, const char *code,
-                    const char *fmt, ...)
+void or_reply_error(or_http_req *r, int status, const char *type, const char *code, const char *fmt,
+                    ...)
 {
     char msg[512];
     va_list ap;

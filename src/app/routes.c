@@ -1,0 +1,199 @@
+#include "app/routes.h"
+#include "admin/admin.h"
+#include "core/clock.h"
+#include "gateway/gateway.h"
+#include "http/reply.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { SCOPE_PUBLIC, SCOPE_CLIENT, SCOPE_MANAGE } route_scope;
+
+typedef struct {
+    const char *method;
+    const char *pattern;
+    or_route_fn fn;
+    route_scope scope;
+} route;
+
+static void healthz(or_http_req *req, or_app *app, const or_route_params *p);
+static void root(or_http_req *req, or_app *app, const or_route_params *p);
+
+static const route routes[] = {
+    {"GET", "/healthz", healthz, SCOPE_PUBLIC},
+    {"GET", "/", root, SCOPE_PUBLIC},
+    {"HEAD", "/", root, SCOPE_PUBLIC},
+    {"POST", "/v1/chat/completions", or_gw_chat_completions, SCOPE_CLIENT},
+    {"POST", "/chat/completions", or_gw_chat_completions, SCOPE_CLIENT},
+    {"GET", "/v1/models", or_gw_models, SCOPE_CLIENT},
+    {"GET", "/models", or_gw_models, SCOPE_CLIENT},
+    {"POST", "/api/auth/login", or_admin_login, SCOPE_PUBLIC},
+    {"POST", "/api/auth/logout", or_admin_logout, SCOPE_PUBLIC},
+    {"GET", "/api/auth/status", or_admin_auth_status, SCOPE_PUBLIC},
+    {"GET", "/api/providers", or_providers_list, SCOPE_MANAGE},
+    {"POST", "/api/providers", or_providers_create, SCOPE_MANAGE},
+    {"GET", "/api/providers/{id}", or_providers_get, SCOPE_MANAGE},
+    {"PUT", "/api/providers/{id}", or_providers_update, SCOPE_MANAGE},
+    {"PATCH", "/api/providers/{id}", or_providers_update, SCOPE_MANAGE},
+    {"DELETE", "/api/providers/{id}", or_providers_delete, SCOPE_MANAGE},
+    {"POST", "/api/providers/{id}/test", or_providers_test, SCOPE_MANAGE},
+};
+
+#define NROUTES (sizeof routes / sizeof routes[0])
+#define PARAM_BUF 1024
+
+static void healthz(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)p;
+    uint64_t up = (or_clock_mono_ms() - app->started_mono_ms) / 1000;
+    or_reply_json(req, 200,
+                  json_pack("{s:s, s:s, s:I}", "status", "ok", "version", OR_VERSION, "uptimeSec",
+                            (json_int_t)up),
+                  NULL);
+}
+
+static void root(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)app;
+    (void)p;
+    or_reply_json(req, 200, json_pack("{s:s, s:s}", "name", "omniroute", "version", OR_VERSION),
+                  NULL);
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+bool or_routes_match(const char *pattern, const char *path, or_route_params *p, char *buf,
+                     size_t buflen)
+{
+    size_t used = 0;
+    p->n = 0;
+    while (*pattern && *path) {
+        if (*pattern == '{') {
+            const char *close = strchr(pattern, '}');
+            if (!close || p->n == OR_ROUTE_MAX_PARAMS)
+                return false;
+            pattern = close + 1;
+            const char *start = buf + used;
+            size_t seglen = strcspn(path, "/");
+            if (seglen == 0)
+                return false;
+            for (size_t i = 0; i < seglen; i++) {
+                char ch = path[i];
+                if (ch == '%' && i + 2 < seglen + 1 && hexval(path[i + 1]) >= 0 &&
+                    hexval(path[i + 2]) >= 0) {
+                    ch = (char)(hexval(path[i + 1]) * 16 + hexval(path[i + 2]));
+                    i += 2;
+                }
+                if (ch == '\0' || used + 2 > buflen)
+                    return false;
+                buf[used++] = ch;
+            }
+            buf[used++] = '\0';
+            p->v[p->n++] = start;
+            path += seglen;
+            continue;
+        }
+        if (*pattern != *path)
+            return false;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* The route for the request, or NULL with *status set to 404 or 405. */
+static const route *find(or_http_req *req, or_route_params *p, char *buf, int *status)
+{
+    const char *method = or_http_method(req);
+    const char *path = or_http_path(req);
+    *status = 404;
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (!or_routes_match(routes[i].pattern, path, p, buf, PARAM_BUF))
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+        *status = 405;
+    }
+    return NULL;
+}
+
+static bool on_head(or_http_req *req, void *appv)
+{
+    (void)appv;
+    or_route_params p;
+    char buf[PARAM_BUF];
+    int status;
+    if (find(req, &p, buf, &status))
+        return true;
+    if (status == 405)
+        or_reply_error(req, 405, "invalid_request_error", "method_not_allowed",
+                       "Method %s is not allowed on %s", or_http_method(req), or_http_path(req));
+    else
+        or_reply_error(req, 404, "not_found_error", "not_found", "No route for %s %s",
+                       or_http_method(req), or_http_path(req));
+    return false;
+}
+
+static void on_request(or_http_req *req, void *appv)
+{
+    or_app *app = appv;
+    or_route_params p;
+    char buf[PARAM_BUF];
+    int status;
+    const route *r = find(req, &p, buf, &status);
+    if (!r) {
+        or_reply_error(req, status, NULL, NULL, "No route for %s %s", or_http_method(req),
+                       or_http_path(req));
+        return;
+    }
+    if (r->scope == SCOPE_MANAGE && !or_admin_session_ok(req, app)) {
+        or_reply_error(req, 401, "authentication_error", "unauthorized",
+                       "Authentication required: log in with POST /api/auth/login");
+        return;
+    }
+    r->fn(req, app, &p);
+}
+
+static void *worker_init(or_http_worker *w, void *appv)
+{
+    or_worker_ctx *wc = calloc(1, sizeof *wc);
+    if (!wc)
+        abort(); /* startup: nothing sensible to continue with */
+    wc->app = appv;
+    wc->w = w;
+    wc->up = or_upstream_new(or_http_worker_loop(w));
+    if (!wc->up)
+        abort();
+    return wc;
+}
+
+static void worker_fini(or_http_worker *w, void *wdata, void *appv)
+{
+    (void)w;
+    (void)appv;
+    or_worker_ctx *wc = wdata;
+    if (!wc)
+        return;
+    or_upstream_free(wc->up);
+    free(wc);
+}
+
+or_http_app or_routes_http_app(or_app *app)
+{
+    return (or_http_app){
+        .on_head = on_head,
+        .on_request = on_request,
+        .worker_init = worker_init,
+        .worker_fini = worker_fini,
+        .app = app,
+    };
+}

@@ -1,0 +1,15 @@
+/*
+ * gateway.h — the data plane: client API handlers (/v1/...).
+ *
+ * Handlers run on the request's worker thread and own the request until they end it. Each
+ * request acquires one configuration snapshot for its whole life.
+ */
+#ifndef OR_GATEWAY_GATEWAY_H
+#define OR_GATEWAY_GATEWAY_H
+
+#include "gateway/app.h"
+
+void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_models(or_http_req *req, or_app *app, const or_route_params *p);
+
+#endif

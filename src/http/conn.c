@@ -1,0 +1,554 @@
+/*
+ * conn.c — one client connection: reading, llhttp parsing, limits, timers, pipelining.
+ *
+ * A connection is in one state at a time (internal.h, enum conn_state). While a request is
+ * with its handler (CONN_HANDLER) the socket is still read, so a disconnect is seen at once
+ * (read EOF → on_abort → the handler cancels its upstream transfer); bytes of pipelined
+ * requests that arrive meanwhile wait in `pending` and are parsed after the response ends.
+ */
+#include "http/internal.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PENDING_MAX (256 * 1024) /* pipelined bytes kept while a response is in progress */
+#define READ_CHUNK (64 * 1024)
+
+static const or_http_limits *limits_of(conn *c)
+{
+    return &c->w->srv->cfg.limits;
+}
+
+/* ---- request objects ---- */
+
+static or_http_req *req_new(conn *c)
+{
+    or_http_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    const or_http_limits *l = limits_of(c);
+    r->c = c;
+    r->w = c->w;
+    or_buf_init(&r->url, l->max_url_bytes);
+    or_buf_init(&r->hdr, l->max_header_bytes);
+    or_buf_init(&r->body, l->max_body_bytes);
+    return r;
+}
+
+void or_http__req_free(or_http_req *r)
+{
+    if (!r)
+        return;
+    or_buf_free(&r->url);
+    or_buf_free(&r->hdr);
+    or_buf_free(&r->body);
+    free(r->hdrs);
+    free(r);
+}
+
+/* ---- timers ---- */
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_idle(conn *c)
+{
+    uv_timer_start(&c->timer, on_timer, limits_of(c)->idle_timeout_ms, 0);
+}
+
+static void arm_head(conn *c)
+{
+    c->head_deadline = or_clock_mono_ms() + limits_of(c)->header_timeout_ms;
+    uv_timer_start(&c->timer, on_timer, limits_of(c)->header_timeout_ms, 0);
+}
+
+static void arm_body(conn *c)
+{
+    c->body_window_bytes = 0;
+    unsigned win = limits_of(c)->body_rate_window_ms;
+    uv_timer_start(&c->timer, on_timer, win, win);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    conn *c = t->data;
+    const or_http_limits *l = limits_of(c);
+    switch (c->state) {
+    case CONN_IDLE:
+        or_http__conn_close(c);
+        break;
+    case CONN_HEAD:
+        or_http__simple_reply(c, 408, "request header timeout");
+        break;
+    case CONN_BODY: {
+        uint64_t need = (uint64_t)l->body_min_rate_bps * l->body_rate_window_ms / 1000;
+        if (c->body_window_bytes < need)
+            or_http__simple_reply(c, 408, "request body too slow");
+        c->body_window_bytes = 0;
+        break;
+    }
+    case CONN_CLOSING:
+        or_http__conn_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- llhttp callbacks ---- */
+
+static int fail(conn *c, int status, const char *why)
+{
+    or_http__simple_reply(c, status, why);
+    return HPE_USER;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    conn *c = p->data;
+    c->req = req_new(c);
+    if (!c->req)
+        return fail(c, 500, "out of memory");
+    if (c->state == CONN_IDLE) {
+        c->state = CONN_HEAD;
+        arm_head(c);
+    }
+    c->head_bytes = 0;
+    return 0;
+}
+
+static int count_head(conn *c, size_t n)
+{
+    c->head_bytes += n;
+    if (c->head_bytes > limits_of(c)->max_header_bytes)
+        return fail(c, 431, "request header fields too large");
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    if (or_buf_append(&c->req->url, at, n) != OR_OK)
+        return fail(c, 414, "URI too long");
+    return count_head(c, n);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    or_http_req *r = c->req;
+    if (count_head(c, n))
+        return HPE_USER;
+    if (r->nhdrs == 0 || r->hdrs[r->nhdrs - 1].value_off != UINT32_MAX) {
+        /* a new header starts */
+        if (r->nhdrs == r->hdrs_cap) {
+            size_t ncap = r->hdrs_cap ? r->hdrs_cap * 2 : 16;
+            hdr_ref *nh = realloc(r->hdrs, ncap * sizeof *nh);
+            if (!nh)
+                return fail(c, 500, "out of memory");
+            r->hdrs = nh;
+            r->hdrs_cap = ncap;
+        }
+        r->hdrs[r->nhdrs].name_off = (uint32_t)r->hdr.len;
+        r->hdrs[r->nhdrs].value_off = UINT32_MAX;
+        r->nhdrs++;
+    }
+    if (or_buf_append(&r->hdr, at, n) != OR_OK)
+        return fail(c, 431, "request header fields too large");
+    return 0;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    or_http_req *r = c->req;
+    if (or_buf_append(&r->hdr, "", 1) != OR_OK)
+        return fail(c, 431, "request header fields too large");
+    r->hdrs[r->nhdrs - 1].value_off = (uint32_t)r->hdr.len;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    or_http_req *r = c->req;
+    if (count_head(c, n))
+        return HPE_USER;
+    if (memchr(at, '\0', n))
+        return fail(c, 400, "NUL byte in a header value");
+    if (or_buf_append(&r->hdr, at, n) != OR_OK)
+        return fail(c, 431, "request header fields too large");
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    /* An empty value gets no on_header_value call; the NUL alone makes it "". */
+    if (or_buf_append(&c->req->hdr, "", 1) != OR_OK)
+        return fail(c, 431, "request header fields too large");
+    return 0;
+}
+
+static void split_target(or_http_req *r)
+{
+    char *q = memchr(r->url.data ? r->url.data : "", '?', r->url.len);
+    if (q) {
+        *q = '\0';
+        r->query_off = (size_t)(q - r->url.data) + 1;
+        r->has_query = true;
+    }
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    or_http_req *r = c->req;
+    r->start_ms = or_clock_mono_ms();
+    snprintf(r->method, sizeof r->method, "%s", llhttp_method_name(p->method));
+    if (!r->url.data || r->url.data[0] != '/') {
+        if (!(r->url.data && strcmp(r->url.data, "*") == 0))
+            return fail(c, 400, "bad request target");
+    }
+    split_target(r);
+    if (p->http_major != 1)
+        return fail(c, 505, "HTTP version not supported");
+    if (p->http_minor == 1 && !or_http_header(r, "host"))
+        return fail(c, 400, "missing Host header");
+    c->keep_alive = llhttp_should_keep_alive(p) && !c->w->draining;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > limits_of(c)->max_body_bytes)
+        return fail(c, 413, "request body too large");
+
+    const or_http_app *app = &c->w->srv->app;
+    r->accepted = app->on_head ? app->on_head(r, app->app) : true;
+    if (!r->accepted) {
+        /* The app answered from the head alone (respond.c closes the connection after an
+         * early reply, so an unread body cannot desync the stream). */
+        if (!r->responded)
+            return fail(c, 500, "no response");
+        return HPE_USER;
+    }
+    const char *expect = or_http_header(r, "expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor == 1) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        or_http__write(c, cont, sizeof cont - 1);
+    }
+    c->state = CONN_BODY;
+    arm_body(c);
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    c->body_window_bytes += n;
+    if (or_buf_append(&c->req->body, at, n) != OR_OK)
+        return fail(c, 413, "request body too large");
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    or_http_req *r = c->req;
+    uv_timer_stop(&c->timer);
+    c->state = CONN_HANDLER;
+    r->dispatched = true;
+    const or_http_app *app = &c->w->srv->app;
+    app->on_request(r, app->app);
+    /* The handler may have finished (and the next request begun parsing is not allowed from
+     * here): always pause; the caller of llhttp_execute continues with what is left. */
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- reading ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    /* One static buffer per thread: bytes are parsed (copied where kept) before the next read. */
+    static _Thread_local char chunk[READ_CHUNK];
+    buf->base = chunk;
+    buf->len = sizeof chunk;
+}
+
+/* Feeds bytes to the parser until they are used up, a request is dispatched (the rest is kept
+ * in `pending`), or an error closes the connection. */
+static void parse(conn *c, const char *data, size_t n)
+{
+    c->in_parse = true;
+    while (n > 0 && !c->close_after && !c->closed) {
+        llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
+        if (e == HPE_OK)
+            break;
+        if (e == HPE_PAUSED) {
+            const char *pos = llhttp_get_error_pos(&c->parser);
+            size_t used = pos ? (size_t)(pos - data) : n;
+            data += used;
+            n -= used;
+            if (c->state == CONN_HANDLER) {
+                /* Keep the rest for after the response. */
+                if (n && or_buf_append(&c->pending, data, n) != OR_OK)
+                    c->keep_alive = false;
+                break;
+            }
+            llhttp_resume(&c->parser);
+            continue;
+        }
+        if (e != HPE_USER) { /* on HPE_USER our callback replied already */
+            or_log_debug("http parse error from %s: %s (%s)", c->peer, llhttp_errno_name(e),
+                         llhttp_get_error_reason(&c->parser));
+            or_http__simple_reply(c, 400, "malformed request");
+        }
+        break;
+    }
+    c->in_parse = false;
+}
+
+static void abort_request(conn *c)
+{
+    or_http_req *r = c->req;
+    if (!r || !r->dispatched || r->finished)
+        return;
+    r->aborted = true;
+    if (r->cb.on_abort) {
+        void (*cb)(or_http_req *, void *) = r->cb.on_abort;
+        r->cb.on_abort = NULL;
+        cb(r, r->cb_ud);
+        /* The handler is done with it. */
+        c->req = NULL;
+        or_http__req_free(r);
+    }
+    /* Without an abort callback the handler still owns the request: it is freed when the
+     * handler ends it (writes are dropped). */
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        c->peer_gone = true;
+        abort_request(c);
+        or_http__conn_close(c);
+        return;
+    }
+    if (c->close_after)
+        return; /* answering an error; the rest is ignored */
+    if (c->state == CONN_HANDLER) {
+        if (or_buf_append(&c->pending, buf->base, (size_t)nread) != OR_OK ||
+            c->pending.len > PENDING_MAX) {
+            uv_read_stop(s); /* resumed when the response ends */
+            c->reading = false;
+        }
+        return;
+    }
+    parse(c, buf->base, (size_t)nread);
+}
+
+/* ---- lifecycle ---- */
+
+static void on_close(uv_handle_t *h)
+{
+    conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    or_http_worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    if (c->req && c->req->dispatched && !c->req->finished)
+        c->req->c = NULL; /* the handler still holds it; freed when it ends the response */
+    else
+        or_http__req_free(c->req);
+    or_buf_free(&c->pending);
+    free(c);
+    or_http__worker_conn_gone(w);
+}
+
+void or_http__conn_close(conn *c)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    if (c->req && c->req->dispatched && !c->req->finished && !c->req->aborted)
+        abort_request(c);
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_close);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+void or_http__conn_accept(or_http_worker *w)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->w = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_timer_init(&w->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles_open = 2;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    or_buf_init(&c->pending, PENDING_MAX * 2);
+    if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) != 0) {
+        or_http__conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
+        else
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
+    }
+    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+    c->parser.data = c;
+    c->state = CONN_IDLE;
+    arm_head(c); /* a fresh connection must start its first request in time */
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->reading = true;
+}
+
+/* Called by respond.c when the response of the current request is complete (all queued). */
+void or_http__conn_finish_request(conn *c)
+{
+    or_http_req *r = c->req;
+    c->req = NULL;
+    or_http__req_free(r);
+    if (c->closed)
+        return;
+    if (!c->keep_alive || c->close_after || c->w->draining) {
+        c->close_after = true;
+        c->state = CONN_CLOSING;
+        return; /* respond.c shuts down once the writes flush */
+    }
+    c->state = CONN_IDLE;
+    arm_idle(c);
+    if (c->in_parse)
+        return; /* parse() resumes the parser and goes on with the bytes it holds */
+    llhttp_resume(&c->parser);
+    if (!c->reading) {
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        c->reading = true;
+    }
+    if (c->pending.len) {
+        size_t n = 0;
+        char *data = or_buf_take(&c->pending, &n);
+        parse(c, data, n);
+        free(data);
+    }
+}
+
+/* Shutdown: close idle connections now; busy ones close after their response (force: now). */
+void or_http__conn_drain(or_http_worker *w, bool force)
+{
+    conn *next;
+    for (conn *c = w->conns; c; c = next) {
+        next = c->next;
+        if (force || c->state == CONN_IDLE || c->state == CONN_HEAD)
+            or_http__conn_close(c);
+        else
+            c->keep_alive = false;
+    }
+}
+
+/* ---- request accessors ---- */
+
+const char *or_http_method(const or_http_req *r)
+{
+    return r->method;
+}
+
+const char *or_http_path(const or_http_req *r)
+{
+    return r->url.data ? r->url.data : "";
+}
+
+const char *or_http_query(const or_http_req *r)
+{
+    return r->has_query ? r->url.data + r->query_off : "";
+}
+
+const char *or_http_header(const or_http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        if (r->hdrs[i].value_off == UINT32_MAX)
+            continue;
+        if (strcasecmp(r->hdr.data + r->hdrs[i].name_off, name) == 0)
+            return r->hdr.data + r->hdrs[i].value_off;
+    }
+    return NULL;
+}
+
+size_t or_http_header_count(const or_http_req *r)
+{
+    return r->nhdrs;
+}
+
+void or_http_header_at(const or_http_req *r, size_t i, const char **name, const char **value)
+{
+    *name = r->hdr.data + r->hdrs[i].name_off;
+    *value = r->hdrs[i].value_off == UINT32_MAX ? "" : r->hdr.data + r->hdrs[i].value_off;
+}
+
+const or_buf *or_http_body(const or_http_req *r)
+{
+    return &r->body;
+}
+
+const char *or_http_peer_ip(const or_http_req *r)
+{
+    return r->c ? r->c->peer : "";
+}
+
+or_http_worker *or_http_req_worker(or_http_req *r)
+{
+    return r->w;
+}
+
+uint64_t or_http_req_start_ms(const or_http_req *r)
+{
+    return r->start_ms;
+}
+
+void or_http_set_ud(or_http_req *r, void *ud)
+{
+    r->ud = ud;
+}
+
+void *or_http_ud(const or_http_req *r)
+{
+    return r->ud;
+}
+
+void or_http_set_stream_cb(or_http_req *r, const or_http_stream_cb *cb, void *ud)
+{
+    r->cb = *cb;
+    r->cb_ud = ud;
+}

@@ -1,0 +1,100 @@
+/*
+ * provider.c — the provider table. OpenAI-compatible API-key providers are one row each; a
+ * provider with quirks gets hooks in its own file (none yet).
+ */
+#include "provider/provider.h"
+
+#include <string.h>
+
+#define MODELS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define OPENAI_CHAT "/chat/completions", "/models", OR_FMT_OPENAI
+
+static const or_provider table[] = {
+    {"openai", NULL, "OpenAI", "https://api.openai.com/v1", OPENAI_CHAT, OR_AUTH_BEARER, NULL,
+     MODELS("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o3",
+            "o4-mini")},
+    {"deepseek", "ds", "DeepSeek", "https://api.deepseek.com/v1", OPENAI_CHAT, OR_AUTH_BEARER, NULL,
+     MODELS("deepseek-chat", "deepseek-reasoner")},
+    {"groq", NULL, "Groq", "https://api.groq.com/openai/v1", OPENAI_CHAT, OR_AUTH_BEARER, NULL,
+     MODELS("llama-3.3-70b-versatile", "llama-3.1-8b-instant", "openai/gpt-oss-120b",
+            "moonshotai/kimi-k2-instruct")},
+    {"xai", NULL, "xAI", "https://api.x.ai/v1", OPENAI_CHAT, OR_AUTH_BEARER, NULL,
+     MODELS("grok-4", "grok-3", "grok-3-mini", "grok-code-fast-1")},
+    {"mistral", NULL, "Mistral", "https://api.mistral.ai/v1", OPENAI_CHAT, OR_AUTH_BEARER, NULL,
+     MODELS("mistral-large-latest", "mistral-medium-latest", "codestral-latest",
+            "devstral-medium-latest")},
+    {"perplexity", "pplx", "Perplexity", "https://api.perplexity.ai", OPENAI_CHAT, OR_AUTH_BEARER,
+     NULL, MODELS("sonar", "sonar-pro", "sonar-reasoning-pro")},
+    {"together", NULL, "Together AI", "https://api.together.xyz/v1", OPENAI_CHAT, OR_AUTH_BEARER,
+     NULL,
+     MODELS("meta-llama/Llama-3.3-70B-Instruct-Turbo", "deepseek-ai/DeepSeek-V3",
+            "Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8")},
+    {"fireworks", NULL, "Fireworks AI", "https://api.fireworks.ai/inference/v1", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL,
+     MODELS("accounts/fireworks/models/deepseek-v3", "accounts/fireworks/models/kimi-k2-instruct")},
+    {"cerebras", NULL, "Cerebras", "https://api.cerebras.ai/v1", OPENAI_CHAT, OR_AUTH_BEARER, NULL,
+     MODELS("llama-3.3-70b", "qwen-3-coder-480b", "gpt-oss-120b")},
+    {"cohere", NULL, "Cohere", "https://api.cohere.ai/compatibility/v1", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL, MODELS("command-a-03-2025", "command-r-plus")},
+    {"nvidia", NULL, "NVIDIA NIM", "https://integrate.api.nvidia.com/v1", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL,
+     MODELS("meta/llama-3.3-70b-instruct", "deepseek-ai/deepseek-r1",
+            "qwen/qwen3-coder-480b-a35b-instruct")},
+    {"kimi", NULL, "Kimi (Moonshot)", "https://api.moonshot.ai/v1", OPENAI_CHAT, OR_AUTH_BEARER,
+     NULL, MODELS("kimi-k2-0905-preview", "kimi-k2-turbo-preview", "kimi-latest")},
+    {"openrouter", NULL, "OpenRouter", "https://openrouter.ai/api/v1", OPENAI_CHAT, OR_AUTH_BEARER,
+     "HTTP-Referer: https://github.com/omniroute\nX-Title: OmniRoute\n",
+     MODELS("openrouter/auto", "anthropic/claude-sonnet-4.5", "google/gemini-2.5-pro",
+            "deepseek/deepseek-chat-v3.1")},
+    {"glm-cn", NULL, "GLM (BigModel China)", "https://open.bigmodel.cn/api/coding/paas/v4",
+     OPENAI_CHAT, OR_AUTH_BEARER, NULL, MODELS("glm-4.6", "glm-4.5", "glm-4.5-air")},
+    {"nebius", NULL, "Nebius AI Studio", "https://api.studio.nebius.com/v1", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL,
+     MODELS("deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-Coder-480B-A35B-Instruct")},
+    {"siliconflow", NULL, "SiliconFlow", "https://api.siliconflow.cn/v1", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL,
+     MODELS("deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-Coder-480B-A35B-Instruct")},
+    {"hyperbolic", "hyp", "Hyperbolic", "https://api.hyperbolic.xyz/v1", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL, MODELS("deepseek-ai/DeepSeek-V3", "meta-llama/Llama-3.3-70B-Instruct")},
+    {"deepinfra", NULL, "DeepInfra", "https://api.deepinfra.com/v1/openai", OPENAI_CHAT,
+     OR_AUTH_BEARER, NULL, MODELS("deepseek-ai/DeepSeek-V3", "meta-llama/Llama-3.3-70B-Instruct")},
+    {"sambanova", NULL, "SambaNova", "https://api.sambanova.ai/v1", OPENAI_CHAT, OR_AUTH_BEARER,
+     NULL, MODELS("DeepSeek-V3-0324", "Meta-Llama-3.3-70B-Instruct")},
+    {"longcat", "lc", "LongCat", "https://api.longcat.chat/openai/v1", OPENAI_CHAT, OR_AUTH_BEARER,
+     NULL, MODELS("LongCat-Flash-Chat")},
+};
+
+static const char *const format_names[OR_FMT_COUNT] = {
+    [OR_FMT_OPENAI] = "openai",
+    [OR_FMT_ANTHROPIC] = "claude",
+    [OR_FMT_GEMINI] = "gemini",
+    [OR_FMT_RESPONSES] = "openai-responses",
+};
+
+static bool same(const char *name, const char *s, size_t len)
+{
+    return name && strlen(name) == len && memcmp(name, s, len) == 0;
+}
+
+const or_provider *or_provider_find(const char *id_or_alias, size_t len)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (same(table[i].id, id_or_alias, len) || same(table[i].alias, id_or_alias, len))
+            return &table[i];
+    return NULL;
+}
+
+size_t or_provider_count(void)
+{
+    return sizeof table / sizeof table[0];
+}
+
+const or_provider *or_provider_at(size_t i)
+{
+    return i < or_provider_count() ? &table[i] : NULL;
+}
+
+const char *or_format_name(or_format f)
+{
+    return f < OR_FMT_COUNT ? format_names[f] : "unknown";
+}
