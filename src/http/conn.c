@@ -178,6 +178,22 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
         return HPE_USER;
     if (memchr(at, '\0', n))
         return fail(c, 400, "NUL byte in a header value");
+    /* llhttp 8 folds obs-fold continuation lines into the value; RFC 9112 lets a server
+     * reject them, and a proxy must not pass them on. */
+    if (memchr(at, '\n', n) || memchr(at, '\r', n))
+        return fail(c, 400, "obsolete line folding in a header");
+    if (c->value_open) {
+        /* A value reported in pieces must be contiguous: pieces split by a read boundary touch
+         * the buffer edges; any gap means llhttp skipped a fold ("\r\n "). */
+        bool contiguous = c->value_seq == c->exec_seq ? at == c->value_end
+                                                      : (c->value_at_buf_end && at == c->exec_base);
+        if (!contiguous)
+            return fail(c, 400, "obsolete line folding in a header");
+    }
+    c->value_open = true;
+    c->value_end = at + n;
+    c->value_seq = c->exec_seq;
+    c->value_at_buf_end = at + n == c->exec_end;
     if (or_buf_append(&r->hdr, at, n) != OR_OK)
         return fail(c, 431, "request header fields too large");
     return 0;
@@ -186,6 +202,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 static int on_header_value_complete(llhttp_t *p)
 {
     conn *c = p->data;
+    c->value_open = false;
     /* An empty value gets no on_header_value call; the NUL alone makes it "". */
     if (or_buf_append(&c->req->hdr, "", 1) != OR_OK)
         return fail(c, 431, "request header fields too large");
@@ -240,9 +257,41 @@ static int on_headers_complete(llhttp_t *p)
     return 0;
 }
 
+static int on_chunk_header(llhttp_t *p)
+{
+    conn *c = p->data;
+    c->chunk_has_data = false;
+    return 0;
+}
+
+/* llhttp 8.1 skips the two bytes after chunk data without looking at them; a request whose
+ * chunk data is not followed by CRLF is malformed (and a smuggling vector), so look here. */
+static int on_chunk_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    if (!c->chunk_has_data)
+        return 0;
+    char got[2];
+    if (c->body_end_seq == c->exec_seq) {
+        memcpy(got, c->body_end, 2);
+    } else {
+        memcpy(got, c->carry, c->ncarry);
+        memcpy(got + c->ncarry, c->exec_base, 2 - c->ncarry);
+    }
+    c->chunk_has_data = false;
+    c->ncarry = 0;
+    if (got[0] != '\r' || got[1] != '\n')
+        return fail(c, 400, "chunk data not followed by CRLF");
+    return 0;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     conn *c = p->data;
+    c->chunk_has_data = true;
+    c->body_end = at + n;
+    c->body_end_seq = c->exec_seq;
+    c->ncarry = 0;
     c->body_window_bytes += n;
     if (or_buf_append(&c->req->body, at, n) != OR_OK)
         return fail(c, 413, "request body too large");
@@ -272,6 +321,8 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_chunk_complete = on_chunk_complete,
     .on_message_complete = on_message_complete,
 };
 
@@ -293,7 +344,16 @@ static void parse(conn *c, const char *data, size_t n)
 {
     c->in_parse = true;
     while (n > 0 && !c->close_after && !c->closed) {
+        c->exec_base = data;
+        c->exec_end = data + n;
+        c->exec_seq++;
         llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
+        if (c->chunk_has_data && c->body_end_seq == c->exec_seq) {
+            /* Chunk data ended in this buffer but its CRLF did not arrive yet: keep what did. */
+            size_t tail = (size_t)(data + n - c->body_end);
+            c->ncarry = tail < 2 ? (int)tail : 2;
+            memcpy(c->carry, c->body_end, (size_t)c->ncarry);
+        }
         if (e == HPE_OK)
             break;
         if (e == HPE_PAUSED) {
@@ -310,7 +370,9 @@ static void parse(conn *c, const char *data, size_t n)
             llhttp_resume(&c->parser);
             continue;
         }
-        if (e != HPE_USER) { /* on HPE_USER our callback replied already */
+        if (e == HPE_INVALID_VERSION) {
+            or_http__simple_reply(c, 505, "HTTP version not supported");
+        } else if (e != HPE_USER) { /* on HPE_USER our callback replied already */
             or_log_debug("http parse error from %s: %s (%s)", c->peer, llhttp_errno_name(e),
                          llhttp_get_error_reason(&c->parser));
             or_http__simple_reply(c, 400, "malformed request");

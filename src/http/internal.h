@@ -101,7 +101,21 @@ struct conn {
     bool close_after;
     bool closed; /* uv_close issued */
     bool peer_gone;
-    bool in_parse; /* inside llhttp_execute: callbacks must not re-enter the parser */
+    bool in_parse;
+    /* chunk framing check (conn.c on_chunk_complete) */
+    const char *exec_base; /* buffer of the current llhttp_execute */
+    const char *exec_end;
+    uint64_t exec_seq;     /* counts llhttp_execute calls */
+    const char *body_end;  /* just past the last body byte, valid while body_end_seq matches */
+    uint64_t body_end_seq;
+    bool chunk_has_data;
+    char carry[2]; /* bytes after chunk data seen in an earlier buffer */
+    int ncarry;
+    /* obs-fold detection (conn.c on_header_value) */
+    bool value_open;
+    bool value_at_buf_end;
+    const char *value_end;
+    uint64_t value_seq; /* inside llhttp_execute: callbacks must not re-enter the parser */
     char peer[48];
 };
 
