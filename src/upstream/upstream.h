@@ -12,6 +12,14 @@
  *
  * Timeouts: connect_ms (TCP+TLS), first_byte_ms (request sent → first response byte),
  * idle_ms (no body bytes for that long while not paused), total_ms (0 = none).
+ *
+ * Re-entrancy: start, pause, resume and cancel may be called from inside any callback (also
+ * the request's own); work libcurl forbids there is deferred until its callback returns.
+ * on_done is never called from inside start/pause/cancel; resume may deliver on_data before
+ * it returns. On a failure on_head fires only if body bytes were already delivered, so a
+ * failed transfer with no body is one clean on_done the caller can retry. The header array
+ * given to on_head stays valid until on_done or cancel. or_upstream_free must not be called
+ * from inside a callback.
  */
 #ifndef OR_UPSTREAM_UPSTREAM_H
 #define OR_UPSTREAM_UPSTREAM_H
@@ -32,11 +40,11 @@ typedef struct {
 
 typedef enum {
     OR_UP_OK = 0,
-    OR_UP_ECONNECT,   /* DNS, TCP, TLS failure */
-    OR_UP_ETIMEOUT,   /* connect, first byte, idle or total timeout */
-    OR_UP_ERESET,     /* connection reset / closed mid-response */
-    OR_UP_EPROTO,     /* malformed HTTP from upstream */
-    OR_UP_ETOOBIG,    /* response headers over the cap */
+    OR_UP_ECONNECT, /* DNS, TCP, TLS failure */
+    OR_UP_ETIMEOUT, /* connect, first byte, idle or total timeout */
+    OR_UP_ERESET,   /* connection reset / closed mid-response */
+    OR_UP_EPROTO,   /* malformed HTTP from upstream */
+    OR_UP_ETOOBIG,  /* response headers over the cap */
     OR_UP_EINTERNAL,
 } or_up_result;
 
