@@ -2,8 +2,8 @@
 // routes "openai/<model>" to an OpenAI-compatible mock upstream (tests/mock/mock.mjs).
 //
 // The tests run in file order and share one gateway and one provider connection. Requests that
-// may put the connection into a cooldown (injected 500/429) come after the ones that need it
-// healthy; the admin CRUD test uses its own connection and runs after the routing tests; the
+// may put the connection into a cooldown (injected 500/429) come last, after the ones that need
+// it healthy (including the admin CRUD test, which renames it and routes through it); the
 // gateway is stopped (SIGTERM) only at the end, where its usage rows and exit code are checked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -172,7 +172,7 @@ test(
   },
 );
 
-test('3b. upstream connections are reused across sequential requests', T, async () => {
+test('3b. upstream connections are reused across sequential requests', T, async (t) => {
   const c0 = mock.connections;
   for (let i = 0; i < 10; i++) {
     await client.chat.completions.create({
@@ -181,6 +181,7 @@ test('3b. upstream connections are reused across sequential requests', T, async 
     });
   }
   const opened = mock.connections - c0;
+  t.diagnostic(`new upstream connections for 10 requests: ${opened}`);
   // One keep-alive connection per worker at most (OMNIROUTE_WORKERS=2 in tests/lib/gateway.mjs).
   assert.ok(opened <= 2, `${opened} new upstream connections for 10 sequential requests`);
 });
@@ -239,7 +240,7 @@ test('5a. errors: unknown provider, provider without connection, bad JSON', T, a
   );
 });
 
-test('8. client abort mid-stream closes the upstream connection within 100 ms', T, async () => {
+test('8. client abort mid-stream closes the upstream connection within 100 ms', T, async (t) => {
   const marker = 'abort me';
   const ac = new AbortController();
   const stream = await client.chat.completions.create(
@@ -248,10 +249,14 @@ test('8. client abort mid-stream closes the upstream connection within 100 ms', 
   );
   let contentChunks = 0;
   let abortAt = 0;
+  const arrivals = []; // when each content chunk reached the client: frames must not be batched
   // After abort() the SDK's iterator either ends quietly or throws its abort error.
   try {
     for await (const chunk of stream) {
-      if (chunk.choices[0]?.delta?.content) contentChunks++;
+      if (chunk.choices[0]?.delta?.content) {
+        contentChunks++;
+        arrivals.push(Date.now());
+      }
       if (contentChunks === 3 && abortAt === 0) {
         abortAt = Date.now();
         ac.abort();
@@ -261,11 +266,14 @@ test('8. client abort mid-stream closes the upstream connection within 100 ms', 
     assert.ok(e instanceof OpenAI.APIUserAbortError || e.name === 'AbortError', `abort error: ${e}`);
   }
   assert.ok(abortAt > 0, 'got three content chunks before aborting');
+  // The mock sends one token every 50 ms; a gateway that flushes each frame delivers them spread out.
+  assert.ok(arrivals[2] - arrivals[0] >= 60, `chunk arrivals ${arrivals.map((a) => a - arrivals[0])} ms`);
   const r = await mock.waitFor(
     (x) => x.body?.messages?.[0]?.content === marker && x.closedEarlyAt !== null,
     5000,
   );
   const dt = r.closedEarlyAt - abortAt;
+  t.diagnostic(`upstream closed ${dt.toFixed(1)} ms after the abort`);
   assert.ok(dt < 100, `upstream closed ${dt.toFixed(1)} ms after the client abort`);
   assert.ok(r.contentBytesWritten < 200 * 6, 'the upstream did not run to completion');
 });
@@ -273,7 +281,7 @@ test('8. client abort mid-stream closes the upstream connection within 100 ms', 
 test(
   '9. slow client: memory stays bounded and backpressure reaches the upstream',
   { timeout: 60000 },
-  async () => {
+  async (t) => {
     const MB = 64;
     const marker = 'big stream';
     const rss0 = gw.rss();
@@ -309,6 +317,9 @@ test(
     }
     const growth = (peak - rss0) / (1024 * 1024);
     const r = upstreamRecord(marker);
+    t.diagnostic(
+      `RSS ${(rss0 / 1048576).toFixed(1)} MB → peak ${(peak / 1048576).toFixed(1)} MB; mock wrote ${(r.contentBytesWritten / 1048576).toFixed(1)} of ${MB} MB, blocked=${r.blocked}`,
+    );
     assert.ok(growth < 16, `gateway RSS grew ${growth.toFixed(1)} MB while the client did not read`);
     assert.equal(r.blocked, true, 'the mock is waiting for drain');
     assert.ok(
@@ -340,29 +351,6 @@ test(
     assert.ok(r.endedAt, 'the mock finished writing');
   },
 );
-
-test('5b. upstream 500 is relayed with its body', T, async () => {
-  const res = await chatFetch({
-    model: 'openai/mock-status-500',
-    messages: [{ role: 'user', content: 'err 500' }],
-  });
-  const j = await res.json();
-  assert.equal(res.status, 500, JSON.stringify(j));
-  assert.deepEqual(j, mockErrorBody(500));
-  assert.equal(upstreamRecord('err 500').body.model, 'mock-status-500');
-});
-
-test('5c. upstream 429 is relayed with Retry-After', T, async () => {
-  const res = await chatFetch({
-    model: 'openai/mock-status-429-retry-2',
-    messages: [{ role: 'user', content: 'err 429' }],
-  });
-  const j = await res.json();
-  assert.equal(res.status, 429, JSON.stringify(j));
-  assert.equal(res.headers.get('retry-after'), '2');
-  assertOpenAIError(j);
-  assert.deepEqual(j, mockErrorBody(429));
-});
 
 test('6. provider admin API: auth, list without secrets, update, delete', T, async () => {
   let res = await api('GET', '/api/providers', undefined, { auth: false });
@@ -399,12 +387,45 @@ test('6. provider admin API: auth, list without secrets, update, delete', T, asy
   assert.equal((j.connection ?? j).name, 'renamed');
   assertNoSecret(j, 'sk-crud-456');
 
+  // A partial update must keep the key: rename the main connection and route through it.
+  res = await api('PUT', `/api/providers/${conn.id}`, { name: 'mock-renamed' });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
   res = await api('DELETE', `/api/providers/${id}`);
   assert.ok(res.status === 200 || res.status === 204, `delete: ${res.status}`);
   await res.body?.cancel();
   res = await api('GET', `/api/providers/${id}`);
   assert.equal(res.status, 404);
   await res.body?.cancel();
+
+  await client.chat.completions.create({
+    model: 'openai/gpt-4o-mini',
+    messages: [{ role: 'user', content: 'after rename' }],
+  });
+  assert.equal(upstreamRecord('after rename').headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+});
+
+test('5b. upstream 500 is relayed with its body', T, async () => {
+  const res = await chatFetch({
+    model: 'openai/mock-status-500',
+    messages: [{ role: 'user', content: 'err 500' }],
+  });
+  const j = await res.json();
+  assert.equal(res.status, 500, JSON.stringify(j));
+  assert.deepEqual(j, mockErrorBody(500));
+  assert.equal(upstreamRecord('err 500').body.model, 'mock-status-500');
+});
+
+test('5c. upstream 429 is relayed with Retry-After', T, async () => {
+  const res = await chatFetch({
+    model: 'openai/mock-status-429-retry-2',
+    messages: [{ role: 'user', content: 'err 429' }],
+  });
+  const j = await res.json();
+  assert.equal(res.status, 429, JSON.stringify(j));
+  assert.equal(res.headers.get('retry-after'), '2');
+  assertOpenAIError(j);
+  assert.deepEqual(j, mockErrorBody(429));
 });
 
 test('10. usage rows are in DATA_DIR/storage.sqlite after shutdown', T, async () => {
