@@ -1,6 +1,9 @@
 #include "core/json_scan.h"
 
+#include <stdint.h>
 #include <string.h>
+
+#define UNTERMINATED SIZE_MAX
 
 static size_t skip_ws(const char *s, size_t i, size_t len)
 {
@@ -9,7 +12,7 @@ static size_t skip_ws(const char *s, size_t i, size_t len)
     return i;
 }
 
-/* s[i] == '"'; returns the index just past the closing quote, or len if unterminated. */
+/* s[i] == '"'; returns the index just past the closing quote, or UNTERMINATED. */
 static size_t skip_string(const char *s, size_t i, size_t len)
 {
     for (i++; i < len; i++) {
@@ -18,14 +21,14 @@ static size_t skip_string(const char *s, size_t i, size_t len)
         else if (s[i] == '"')
             return i + 1;
     }
-    return len;
+    return UNTERMINATED;
 }
 
-/* Returns the index just past the value starting at s[i] (after whitespace). */
+/* Returns the index just past the value starting at s[i], or UNTERMINATED. */
 static size_t skip_value(const char *s, size_t i, size_t len)
 {
     if (i >= len)
-        return len;
+        return UNTERMINATED;
     if (s[i] == '"')
         return skip_string(s, i, len);
     if (s[i] == '{' || s[i] == '[') {
@@ -33,7 +36,10 @@ static size_t skip_value(const char *s, size_t i, size_t len)
         for (; i < len; i++) {
             char ch = s[i];
             if (ch == '"') {
-                i = skip_string(s, i, len) - 1;
+                i = skip_string(s, i, len);
+                if (i == UNTERMINATED)
+                    return UNTERMINATED;
+                i--;
             } else if (ch == '{' || ch == '[') {
                 depth++;
             } else if (ch == '}' || ch == ']') {
@@ -41,7 +47,7 @@ static size_t skip_value(const char *s, size_t i, size_t len)
                     return i + 1;
             }
         }
-        return len;
+        return UNTERMINATED;
     }
     /* number, true, false, null */
     while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' &&
@@ -64,7 +70,7 @@ bool or_json_find_member(const char *json, size_t len, const char *key, size_t *
             return false;
         size_t kstart = i + 1;
         size_t kend = skip_string(json, i, len);
-        if (kend >= len)
+        if (kend == UNTERMINATED || kend >= len)
             return false;
         bool match = kend - 1 - kstart == klen && memcmp(json + kstart, key, klen) == 0;
         i = skip_ws(json, kend, len);
@@ -72,7 +78,7 @@ bool or_json_find_member(const char *json, size_t len, const char *key, size_t *
             return false;
         i = skip_ws(json, i + 1, len);
         size_t vend = skip_value(json, i, len);
-        if (vend > len || vend == i)
+        if (vend == UNTERMINATED || vend == i)
             return false;
         if (match) {
             *val_start = i;

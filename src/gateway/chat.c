@@ -200,6 +200,7 @@ static void on_up_done(void *ud, or_up_result res, const char *detail)
             or_usage_from_openai(json_object_get(doc, "usage"), &c->row);
             json_decref(doc);
         }
+        c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1; /* the whole reply goes now */
         record(c, c->up_status, NULL);
         reply_headers(c, hdrs, sizeof hdrs);
         or_http_respond(req, c->up_status, c->up_ctype[0] ? c->up_ctype : "application/json", hdrs,
@@ -384,7 +385,12 @@ void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params
         if (c->t.provider)
             snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
         record(c, st, eb.msg);
-        or_reply_error(req, st, or_reply_error_type(st), st == 500 ? NULL : code[e], "%s", eb.msg);
+        char hdrs[256];
+        snprintf(hdrs, sizeof hdrs, "X-OmniRoute-Request-Id: %s\r\n", c->row.request_id);
+        or_reply_json(req, st,
+                      json_pack("{s:{s:s, s:s, s:s?}}", "error", "message", eb.msg, "type",
+                                or_reply_error_type(st), "code", st == 500 ? NULL : code[e]),
+                      hdrs);
         chat_free(c);
         goto out;
     }

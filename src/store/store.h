@@ -59,7 +59,7 @@ typedef struct {
     char connection_id[40];
     char api_key_id[40];
     char endpoint[48]; /* "/v1/chat/completions" */
-    int status;        /* HTTP status returned to the client (0 = aborted by client) */
+    int status;        /* HTTP status returned to the client (499 = the client went away) */
     int64_t tokens_in, tokens_out, tokens_cached, tokens_reasoning;
     uint32_t latency_ms; /* head to last byte */
     uint32_t ttft_ms;    /* head to first byte sent to the client; 0 if none */

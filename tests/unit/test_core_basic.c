@@ -1,0 +1,94 @@
+/* Unit tests of core: capped buffers, the raw JSON member finder, the injectable clock. */
+#include "check.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/json_scan.h"
+#include "core/rand.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_buf(void)
+{
+    or_buf b;
+    or_buf_init(&b, 8);
+    CHECK(or_buf_append(&b, "abcd", 4) == OR_OK);
+    CHECK(or_buf_printf(&b, "%d", 1234) == OR_OK);
+    CHECK(b.len == 8);
+    CHECK_STR(b.data, "abcd1234");
+    CHECK(or_buf_append(&b, "x", 1) == OR_ETOOBIG);
+    CHECK(b.len == 8); /* unchanged on failure */
+    or_buf_consume(&b, 3);
+    CHECK_STR(b.data, "d1234");
+    size_t n;
+    char *taken = or_buf_take(&b, &n);
+    CHECK(n == 5 && b.data == NULL && b.max == 8);
+    free(taken);
+    or_buf_free(&b);
+}
+
+static void check_member(const char *json, const char *key, const char *want)
+{
+    size_t a, z;
+    bool found = or_json_find_member(json, strlen(json), key, &a, &z);
+    if (!want) {
+        CHECK(!found);
+        return;
+    }
+    CHECK(found);
+    if (found) {
+        char got[256];
+        snprintf(got, sizeof got, "%.*s", (int)(z - a), json + a);
+        CHECK_STR(got, want);
+    }
+}
+
+static void test_json_scan(void)
+{
+    check_member("{\"model\":\"gpt-4o\"}", "model", "\"gpt-4o\"");
+    check_member(" { \"a\" : [1,{\"model\":2}], \"model\" : \"x\\\"y\" } ", "model",
+                 "\"x\\\"y\"");
+    check_member("{\"msg\":\"model\",\"model\":null}", "model", "null");
+    check_member("{\"a\":{\"model\":1}}", "model", NULL); /* nested only */
+    check_member("{\"models\":1}", "model", NULL);
+    check_member("{\"model\":\"unterminated", "model", NULL);
+    check_member("[\"model\"]", "model", NULL);
+    check_member("", "model", NULL);
+    check_member("{\"n\":-1.5e3,\"model\":true}", "model", "true");
+}
+
+static uint64_t fake_mono(void *ud)
+{
+    return *(uint64_t *)ud;
+}
+
+static int64_t fake_wall(void *ud)
+{
+    return (int64_t) * (uint64_t *)ud;
+}
+
+static void test_clock_and_ids(void)
+{
+    uint64_t now = 42;
+    or_clock_source src = {fake_mono, fake_wall, &now};
+    or_clock_set(&src);
+    CHECK(or_clock_mono_ms() == 42);
+    now = 1000;
+    CHECK(or_clock_wall_ms() == 1000);
+    or_clock_set(NULL);
+    CHECK(or_clock_mono_ms() != 1000 || or_clock_wall_ms() != 1000);
+
+    CHECK(or_rand_init() == 0);
+    char a[37], b[37];
+    or_uuid4(a);
+    or_uuid4(b);
+    CHECK(strlen(a) == 36 && a[14] == '4' && strcmp(a, b) != 0);
+}
+
+int main(void)
+{
+    test_buf();
+    test_json_scan();
+    test_clock_and_ids();
+    return check_done();
+}
