@@ -28,7 +28,7 @@ or_err or_buf_reserve(or_buf *b, size_t extra);
 or_err or_buf_append(or_buf *b, const void *p, size_t n);
 or_err or_buf_puts(or_buf *b, const char *s);
 or_err or_buf_printf(or_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-or_err or_buf_vprintf(or_buf *b, const char *fmt, va_list ap);
+or_err or_buf_vprintf(or_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drops the first n bytes (n <= len). */
 void or_buf_consume(or_buf *b, size_t n);
 /* Hands data to the caller (who frees it) and re-inits b with the same max. */
