@@ -1,156 +1,111 @@
 #!/usr/bin/env node
-// mock.mjs — an OpenAI-compatible upstream for tests and benchmarks (node:http only).
+// mock.mjs — a fake upstream for tests and benchmarks that speaks four provider APIs (node:http
+// only): OpenAI Chat Completions, Anthropic Messages, Gemini generateContent and OpenAI Responses.
 //
 // Library:  const mock = await startMock({ port: 0 });  mock.url, mock.port, mock.records,
 //           mock.connections, mock.reset(), mock.waitFor(pred, ms), await mock.close()
 // CLI:      node tests/mock/mock.mjs [--port N] [--host 127.0.0.1] [--max-records N]
 //           prints the port (one line on stdout), then serves until SIGINT/SIGTERM.
 //
-// Routes
-//   POST /v1/chat/completions, POST /chat/completions   chat (stream or not)
-//   GET  /v1/models, GET /models                        a few models
-//   GET  /__mock/records                                {connections, records}
-//   POST /__mock/reset                                  clears records and the connection count
-// Chat and model routes need `Authorization: Bearer <non-empty>` (or exactly the `apiKey`
-// option when one is given), else 401 in OpenAI's error shape. Every request is recorded,
-// answered or not.
+// Routes (matched on the path's end, so any prefix works as a connection's baseUrl)
+//   POST …/chat/completions              OpenAI chat (openai.mjs)        Bearer
+//   POST …/messages                      Anthropic Messages (anthropic.mjs) x-api-key or Bearer,
+//   POST …/messages/count_tokens           and anthropic-version
+//   POST …/responses                     OpenAI Responses (responses.mjs) Bearer
+//   POST …/models/{model}:generateContent  Gemini (gemini.mjs)            x-goog-api-key or ?key=
+//        …/models/{model}:streamGenerateContent[?alt=sse], …:countTokens   ({model} may be %2F-encoded)
+//   GET  /v1/models, /models             OpenAI model list                Bearer
+//   GET  …/v1beta/models                 Gemini model list
+//   GET  /anthropic/v1/models            Anthropic model list
+//   GET  …/responses + Upgrade: websocket  426 (as api.openai.com answers Codex's WebSocket try)
+//   HEAD /                               200
+//   GET  /__mock/records                 {connections, records}
+//   POST /__mock/reset                   clears records and the connection count
+// Suggested baseUrls: openai `${url}/v1`, anthropic `${url}/anthropic/v1`, gemini
+// `${url}/gemini/v1beta`, openai-responses `${url}/v1`.
+// Auth failures answer 401 (Gemini: 403) in the API's own error shape, and so do bad JSON and
+// validation failures (400; see each API module's header for what it rejects). Every request
+// is recorded, answered or not.
 //
-// Replies are deterministic:
-//   text    = "mock reply to: " + <text of the last user message> (string content, or the
-//             concatenated text parts of an array content)
-//   deltas  = the text split before each space ("mock", " reply", " to:", …); their
-//             concatenation is the text exactly
-//   usage   = prompt_tokens: whitespace-separated words over all messages' text (min 1),
-//             completion_tokens: number of deltas, total_tokens: the sum
-//   model   = echoed from the request
+// Replies are deterministic (common.mjs has the rules): "mock reply to: <last user text>", a
+// call of the first tool with {"city":"Paris"} when the request has tools and ends with a user
+// message, "tool said: <result>" after a tool result, and a thinking block when asked. Stream
+// text deltas are the text split before each space ("mock", " reply", " to:", …).
 //
 // Fault injection. The fault spec is the `x-mock-fault` request header when present, otherwise
-// the request's model name (the gateway relays the model, so e2e tests use the model). Tokens
-// are searched anywhere in the spec, so "mock-status-500", "status-500" and
-// "gpt-x-slow-first-byte-200-drip-20" all work. Several tokens may be combined where it makes
-// sense (slow-first-byte with anything; the others pick one reply mode, first match below wins):
-//   status-<code>[-retry-<s>]  answer <code> with an OpenAI error body (record.responseBody);
-//                              with -retry-<s>, a `Retry-After: <s>` header
+// the request's model name (body.model, or the model in a Gemini path; the gateway relays the
+// model, so e2e tests use the model). Tokens are searched anywhere in the spec, so
+// "mock-status-500", "status-500" and "gpt-x-slow-first-byte-200-drip-20" all work. Several
+// tokens may be combined where it makes sense (slow-first-byte with anything; the others pick
+// one reply mode, first match below wins). Faults work on every API, errors in its own shape:
+//   status-<code>[-retry-<s>]  answer <code> with the API's error body (record.responseBody);
+//                              with -retry-<s>, a `Retry-After: <s>` header (Gemini also
+//                              a RetryInfo detail)
 //   hang                       accept the request, never answer (closed by close() or the client)
-//   reset-mid-stream           send the head and a few chunks (stream) or half the JSON
+//   reset-mid-stream           send the head and a few events (stream) or half the JSON
 //                              (non-stream), then destroy the socket
-//   big-stream-<MB>            stream <MB> MiB of content (4 KiB deltas) as fast as the socket
+//   big-stream-<MB>            stream <MB> MiB of text (4 KiB deltas) as fast as the socket
 //                              takes it, waiting for 'drain' when res.write returns false;
-//                              non-stream: one JSON reply with <MB> MiB of content
-//   drip-<ms>[-n<count>]       stream one token every <ms> ms, <count> tokens (default 200);
-//                              non-stream: the same reply after <count>*<ms> ms
+//                              non-stream: one JSON reply with <MB> MiB of text
+//   drip-<ms>[-n<count>]       stream one token every <ms> ms, <count> tokens (default 200):
+//                              "tok0", " tok1", …; non-stream: the normal reply after
+//                              <count>*<ms> ms
 //   slow-first-byte-<ms>       wait <ms> before sending the response head
 //
 // A record (one per request):
-//   { seq, conn, method, url, headers, body (parsed JSON | null), bodyText (when not JSON),
-//     fault, status, stream, receivedAt, headersSentAt, endedAt, closedEarlyAt,
-//     contentBytesPlanned, contentBytesWritten, writesBlocked, blocked, blockedAt,
-//     responseBody }
+//   { seq, conn, method, url, path, query, headers, body (parsed JSON | null), bodyText (when not
+//     JSON), api ('openai' | 'anthropic' | 'gemini' | 'responses' | null), model, invalid (the
+//     validation message when the mock answered 400), reply ({text, tool, thinking} the mock
+//     planned), fault, status, stream, receivedAt, headersSentAt, endedAt, closedEarlyAt,
+//     contentBytesPlanned, contentBytesWritten, writesBlocked, blocked, blockedAt, responseBody }
 //   destroyedByMock is set (a time) when the mock itself cut the connection (reset, close()).
 //   Times are epoch ms with sub-ms precision (performance.timeOrigin + performance.now()), so
 //   they compare with Date.now() in the same process. closedEarlyAt is set when the client
 //   closed the connection before the response ended. blocked is true while the mock is waiting
 //   for 'drain'. conn is the 1-based number of the TCP connection the request came on.
 import http from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-
-const now = () => performance.timeOrigin + performance.now();
-const MAX_BODY = 64 * 1024 * 1024;
-const BIG_DELTA = 4096;
-const DEFAULT_DRIP_TOKENS = 200;
-
-export const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'o3-mini', 'text-embedding-3-small'];
-
-function contentText(content) {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p.text === 'string' ? p.text : '')).join('');
-  }
-  return '';
-}
-
-/** The reply text the mock gives for a chat body. */
-export function mockReplyText(body) {
-  const msgs = Array.isArray(body?.messages) ? body.messages : [];
-  let last = '';
-  for (let i = msgs.length - 1; i >= 0; i--) {
-    if (msgs[i] && msgs[i].role === 'user') {
-      last = contentText(msgs[i].content);
-      break;
-    }
-  }
-  return `mock reply to: ${last}`;
-}
-
-/** The text split into stream deltas (each delta but the first starts with its space). */
-export function mockDeltas(text) {
-  const out = [];
-  let start = 0;
-  for (let i = 1; i < text.length; i++) {
-    if (text[i] === ' ' && text[i - 1] !== ' ') {
-      out.push(text.slice(start, i));
-      start = i;
-    }
-  }
-  out.push(text.slice(start));
-  return out.filter((d) => d.length > 0);
-}
-
-/** The usage the mock reports for a chat body. */
-export function mockUsage(body) {
-  const msgs = Array.isArray(body?.messages) ? body.messages : [];
-  let words = 0;
-  for (const m of msgs) {
-    const t = contentText(m?.content).trim();
-    if (t) words += t.split(/\s+/).length;
-  }
-  const prompt = Math.max(1, words);
-  const completion = mockDeltas(mockReplyText(body)).length;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-}
-
-const ERROR_TYPES = {
-  400: 'invalid_request_error',
-  401: 'invalid_request_error',
-  403: 'permission_denied',
-  404: 'invalid_request_error',
-  429: 'rate_limit_exceeded',
+import {
+  now,
+  MAX_BODY,
+  BIG_DELTA,
+  planReply,
+  mockDeltas,
+  parseFault,
+  bigContent,
+  isObj,
+  Invalid,
+} from './common.mjs';
+import { openaiChat, openaiError, bearerAuth, mockErrorBody, mockReplyText, mockUsage } from './openai.mjs';
+import { anthropicMessages, anthropicCountTokens, anthropicReplyText, anthropicError } from './anthropic.mjs';
+import { geminiApi, geminiReplyText, geminiResultText, GEMINI_MODELS } from './gemini.mjs';
+import { openaiResponses, responsesReplyText } from './responses.mjs';
+export * from './common.mjs';
+export {
+  mockErrorBody,
+  mockReplyText,
+  mockUsage,
+  anthropicCountTokens,
+  anthropicReplyText,
+  anthropicError,
+  geminiReplyText,
+  geminiResultText,
+  responsesReplyText,
 };
 
-/** The body the mock sends for an injected status. */
-export function mockErrorBody(status) {
-  return {
-    error: {
-      message: `mock injected status ${status}`,
-      type: ERROR_TYPES[status] || (status >= 500 ? 'server_error' : 'invalid_request_error'),
-      param: null,
-      code: `mock_status_${status}`,
-    },
-  };
-}
+export const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'o3-mini', 'text-embedding-3-small'];
+export const ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-1'];
+export { GEMINI_MODELS };
 
-/** Parses a fault spec (model name or x-mock-fault header). */
-export function parseFault(spec) {
-  const f = {};
-  if (typeof spec !== 'string' || spec === '') return f;
-  let m;
-  if ((m = /slow-first-byte-(\d+)/.exec(spec))) f.slowFirstByteMs = Number(m[1]);
-  if ((m = /status-(\d{3})(?:-retry-(\d+))?/.exec(spec))) {
-    f.status = Number(m[1]);
-    if (m[2] !== undefined) f.retryAfter = Number(m[2]);
-  } else if (/(?:^|-)hang(?:$|-)/.test(spec)) {
-    f.hang = true;
-  } else if (/reset-mid-stream/.test(spec)) {
-    f.reset = true;
-  } else if ((m = /big-stream-(\d+)/.exec(spec))) {
-    f.bigMB = Number(m[1]);
-  } else if ((m = /drip-(\d+)(?:-n(\d+))?/.exec(spec))) {
-    f.dripMs = Number(m[1]);
-    f.dripCount = m[2] !== undefined ? Number(m[2]) : DEFAULT_DRIP_TOKENS;
-  }
-  return f;
-}
+/** The API modules by record.api name, for tests that want to re-run a validator on a record. */
+export const APIS = {
+  openai: openaiChat,
+  anthropic: anthropicMessages,
+  gemini: geminiApi,
+  responses: openaiResponses,
+};
+
+const GEMINI_PATH = /\/models\/(.+):(generateContent|streamGenerateContent|countTokens)$/;
 
 function sendJson(res, rec, status, obj, extraHeaders = {}) {
   const text = JSON.stringify(obj);
@@ -165,17 +120,6 @@ function sendJson(res, rec, status, obj, extraHeaders = {}) {
   res.end(text);
 }
 
-function authError(res, rec) {
-  sendJson(res, rec, 401, {
-    error: {
-      message: 'Incorrect API key provided (mock).',
-      type: 'invalid_request_error',
-      param: null,
-      code: 'invalid_api_key',
-    },
-  });
-}
-
 function waitDrain(res) {
   return new Promise((resolve) => {
     const done = () => {
@@ -186,12 +130,6 @@ function waitDrain(res) {
     res.on('drain', done);
     res.on('close', done);
   });
-}
-
-function chunkFrame(base, choices, usage) {
-  const o = { ...base, choices };
-  if (usage !== undefined) o.usage = usage;
-  return `data: ${JSON.stringify(o)}\n\n`;
 }
 
 class Mock {
@@ -243,14 +181,21 @@ class Mock {
     });
   }
 
-  handle(req, res) {
+  newRecord(req) {
+    const q = req.url.indexOf('?');
     const rec = {
       seq: ++this.seq,
       conn: req.socket._mockConn,
       method: req.method,
       url: req.url,
+      path: q < 0 ? req.url : req.url.slice(0, q),
+      query: q < 0 ? '' : req.url.slice(q + 1),
       headers: req.headers,
       body: null,
+      api: null,
+      model: null,
+      invalid: null,
+      reply: null,
       fault: null,
       status: 0,
       stream: false,
@@ -260,6 +205,11 @@ class Mock {
       closedEarlyAt: null,
     };
     this.push(rec);
+    return rec;
+  }
+
+  handle(req, res) {
+    const rec = this.newRecord(req);
     res.on('finish', () => {
       rec.endedAt = now();
       this.changed();
@@ -291,78 +241,152 @@ class Mock {
     });
   }
 
-  authorized(req) {
-    const h = req.headers.authorization;
-    if (typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
-    const key = h.slice(7).trim();
-    if (key === '') return false;
-    return this.apiKey === null || key === this.apiKey;
+  // An HTTP upgrade (WebSocket) request: api.openai.com answers 426 on /v1/responses.
+  upgrade(req, socket) {
+    const rec = this.newRecord(req);
+    const isResponses = rec.path.endsWith('/responses');
+    const status = isResponses ? 426 : 404;
+    const body = JSON.stringify(openaiError(isResponses ? 'Upgrade Required' : 'Not found'));
+    rec.status = status;
+    rec.headersSentAt = now();
+    socket.end(
+      `HTTP/1.1 ${status} ${isResponses ? 'Upgrade Required' : 'Not Found'}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    rec.endedAt = now();
+    this.changed();
   }
 
   route(req, res, rec, badJson) {
-    const path = req.url.split('?')[0];
-    if (path === '/__mock/records' && req.method === 'GET') {
+    const path = rec.path;
+    const query = new URLSearchParams(rec.query);
+    const m = req.method;
+    if (path === '/__mock/records' && m === 'GET') {
       return sendJson(res, rec, 200, {
         connections: this.connections,
         records: this.records.filter((r) => r !== rec),
       });
     }
-    if (path === '/__mock/reset' && req.method === 'POST') {
+    if (path === '/__mock/reset' && m === 'POST') {
       this.reset();
       return sendJson(res, rec, 200, { ok: true });
     }
-    if ((path === '/v1/models' || path === '/models') && req.method === 'GET') {
-      if (!this.authorized(req)) return authError(res, rec);
+    if (path === '/' && (m === 'HEAD' || m === 'GET')) return sendJson(res, rec, 200, { ok: true });
+    if ((path === '/v1/models' || path === '/models') && m === 'GET') {
+      const e = bearerAuth(req, this.apiKey);
+      if (e) return sendJson(res, rec, ...e);
       const created = Math.floor(Date.now() / 1000);
       return sendJson(res, rec, 200, {
         object: 'list',
         data: MODELS.map((id) => ({ id, object: 'model', created, owned_by: 'mock' })),
       });
     }
-    if (path === '/v1/chat/completions' || path === '/chat/completions') {
-      if (req.method !== 'POST') {
-        return sendJson(res, rec, 405, {
-          error: { message: 'Method not allowed', type: 'invalid_request_error', param: null, code: null },
-        });
-      }
-      if (!this.authorized(req)) return authError(res, rec);
-      if (badJson || rec.body === null || typeof rec.body !== 'object') {
-        return sendJson(res, rec, 400, {
-          error: {
-            message: 'We could not parse the JSON body of your request.',
-            type: 'invalid_request_error',
-            param: null,
-            code: null,
-          },
-        });
-      }
-      return this.chat(req, res, rec);
+    if (path.endsWith('/v1beta/models') && m === 'GET') {
+      const e = geminiApi.auth(req, this.apiKey, query);
+      if (e) return sendJson(res, rec, ...e);
+      return sendJson(res, rec, 200, {
+        models: GEMINI_MODELS.map((id) => ({
+          name: `models/${id}`,
+          version: '001',
+          displayName: id,
+          inputTokenLimit: 1048576,
+          outputTokenLimit: 65536,
+          supportedGenerationMethods: ['generateContent', 'countTokens'],
+          thinking: true,
+        })),
+      });
     }
-    return sendJson(res, rec, 404, {
-      error: {
-        message: `Unknown route ${req.method} ${path}`,
-        type: 'invalid_request_error',
-        param: null,
-        code: null,
-      },
-    });
+    if (path.endsWith('/anthropic/v1/models') && m === 'GET') {
+      const e = anthropicMessages.auth(req, this.apiKey);
+      if (e) return sendJson(res, rec, ...e);
+      const data = ANTHROPIC_MODELS.map((id) => ({
+        type: 'model',
+        id,
+        display_name: id,
+        created_at: '2025-09-29T00:00:00Z',
+      }));
+      return sendJson(res, rec, 200, { data, has_more: false, first_id: data[0].id, last_id: data.at(-1).id });
+    }
+
+    let api = null;
+    let kind = 'chat';
+    const ctx = { seq: rec.seq, query, createdAt: Date.now(), stream: false, model: null };
+    let gm;
+    if (path.endsWith('/chat/completions')) api = openaiChat;
+    else if (path.endsWith('/messages/count_tokens')) {
+      api = anthropicMessages;
+      kind = 'count';
+    } else if (path.endsWith('/messages')) api = anthropicMessages;
+    else if (path.endsWith('/responses')) api = openaiResponses;
+    else if ((gm = GEMINI_PATH.exec(path))) {
+      api = geminiApi;
+      try {
+        ctx.model = decodeURIComponent(gm[1]);
+      } catch {
+        ctx.model = gm[1];
+      }
+      if (ctx.model.startsWith('models/')) ctx.model = ctx.model.slice(7);
+      if (gm[2] === 'countTokens') kind = 'count';
+      ctx.stream = gm[2] === 'streamGenerateContent';
+    }
+    if (api === null) {
+      return sendJson(
+        res,
+        rec,
+        404,
+        openaiError(`Unknown route ${m} ${path}`),
+      );
+    }
+    rec.api = api.name;
+    if (m !== 'POST') {
+      return sendJson(res, rec, 405, api.errorBody(405, 'Method not allowed'));
+    }
+    const authErr = api.auth(req, this.apiKey, query);
+    if (authErr) return sendJson(res, rec, ...authErr);
+    if (badJson || !isObj(rec.body)) return sendJson(res, rec, 400, api.badJson());
+    const body = rec.body;
+    if (api !== geminiApi) {
+      ctx.model = body.model;
+      ctx.stream = body.stream === true;
+    }
+    ctx.body = body;
+    rec.model = ctx.model ?? null;
+    rec.stream = ctx.stream;
+    const headerSpec = req.headers['x-mock-fault'];
+    const fault = parseFault(typeof headerSpec === 'string' ? headerSpec : ctx.model);
+    rec.fault = fault;
+    try {
+      if (kind === 'count' && api === anthropicMessages) api.validate(body, req, { count: true });
+      else api.validate(body, req, ctx);
+    } catch (e) {
+      if (!(e instanceof Invalid)) throw e;
+      rec.invalid = e.message;
+      return sendJson(res, rec, 400, api.errorBody(400, e.message, e.param));
+    }
+    ctx.turn = api.turn(body, ctx);
+    if (kind === 'count') {
+      const n = planReply(ctx.turn).usage.input;
+      return sendJson(res, rec, 200, api === geminiApi ? { totalTokens: n } : anthropicCountTokens(body));
+    }
+    const plan = planReply(ctx.turn);
+    rec.reply = {
+      text: plan.text,
+      tool: plan.tool ? { name: plan.tool.name, args: plan.tool.args } : null,
+      thinking: plan.thinking ? plan.thinking.text : null,
+    };
+    this.serve(api, req, res, rec, ctx, fault, plan);
   }
 
-  chat(req, res, rec) {
-    const body = rec.body;
-    const headerSpec = req.headers['x-mock-fault'];
-    const fault = parseFault(typeof headerSpec === 'string' ? headerSpec : body.model);
-    rec.fault = fault;
-    rec.stream = body.stream === true;
+  serve(api, req, res, rec, ctx, fault, plan) {
     const go = () => {
       if (rec.closedEarlyAt !== null) return;
       if (fault.status) {
         const extra = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-        return sendJson(res, rec, fault.status, mockErrorBody(fault.status), extra);
+        return sendJson(res, rec, fault.status, api.errorBody(fault.status, undefined, null, fault.retryAfter), extra);
       }
       if (fault.hang) return;
-      if (rec.stream) return this.stream(req, res, rec, fault);
-      return this.nonStream(req, res, rec, fault);
+      if (rec.stream) return this.stream(api, res, rec, ctx, fault, plan);
+      return this.nonStream(api, res, rec, ctx, fault, plan);
     };
     if (fault.slowFirstByteMs) {
       const t = setTimeout(go, fault.slowFirstByteMs);
@@ -372,38 +396,17 @@ class Mock {
     }
   }
 
-  completion(body, content, usage) {
-    return {
-      id: `chatcmpl-mock-${this.seq}`,
-      object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model: body.model,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content, refusal: null },
-          logprobs: null,
-          finish_reason: 'stop',
-        },
-      ],
-      usage,
-      system_fingerprint: 'fp_mock',
-    };
-  }
-
-  nonStream(req, res, rec, fault) {
-    const body = rec.body;
+  nonStream(api, res, rec, ctx, fault, plan) {
     if (fault.bigMB !== undefined) {
       const n = fault.bigMB * 1024 * 1024;
       rec.contentBytesPlanned = n;
-      const content = bigContent(n);
-      const usage = {
-        prompt_tokens: 1,
-        completion_tokens: Math.ceil(n / 4),
-        total_tokens: 1 + Math.ceil(n / 4),
+      const big = {
+        thinking: null,
+        tool: null,
+        text: bigContent(n),
+        usage: { input: 1, output: Math.ceil(n / 4), thoughts: 0 },
       };
-      const obj = this.completion(body, content, usage);
-      const text = JSON.stringify(obj);
+      const text = JSON.stringify(api.response(ctx, big));
       rec.status = 200;
       rec.headersSentAt = now();
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -411,7 +414,7 @@ class Mock {
       res.end(text);
       return;
     }
-    const obj = this.completion(body, mockReplyText(body), mockUsage(body));
+    const obj = api.response(ctx, plan);
     if (fault.reset) {
       const text = JSON.stringify(obj);
       rec.status = 200;
@@ -432,31 +435,19 @@ class Mock {
     sendJson(res, rec, 200, obj);
   }
 
-  async stream(req, res, rec, fault) {
-    const body = rec.body;
-    const includeUsage = body.stream_options?.include_usage === true;
-    const base = {
-      id: `chatcmpl-mock-${this.seq}`,
-      object: 'chat.completion.chunk',
-      created: Math.floor(Date.now() / 1000),
-      model: body.model,
-      system_fingerprint: 'fp_mock',
-    };
-    const u = includeUsage ? null : undefined;
+  async stream(api, res, rec, ctx, fault, plan) {
+    const enc = api.encoder(ctx, plan);
     rec.status = 200;
     rec.headersSentAt = now();
     rec.contentBytesWritten = 0;
     rec.writesBlocked = 0;
     rec.blocked = false;
     rec.blockedAt = null;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
+    res.writeHead(200, enc.headers);
     const alive = () => !res.destroyed && rec.closedEarlyAt === null;
     const write = async (s) => {
       if (!alive()) return false;
+      if (s === '' || s === undefined) return true;
       if (!res.write(s)) {
         rec.writesBlocked++;
         rec.blocked = true;
@@ -467,111 +458,92 @@ class Mock {
       }
       return alive();
     };
-    const delta = (content) =>
-      chunkFrame(base, [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }], u);
     const finish = async (usage) => {
-      if (
-        !(await write(chunkFrame(base, [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], u)))
-      )
-        return;
-      if (includeUsage && !(await write(chunkFrame(base, [], usage)))) return;
-      if (alive()) res.end('data: [DONE]\n\n');
+      if (!(await write(enc.finish(usage)))) return;
+      if (alive()) res.end();
     };
+    const cut = () =>
+      setTimeout(() => {
+        rec.destroyedByMock = now();
+        res.socket?.destroy();
+      }, 20);
 
-    if (
-      !(await write(
-        chunkFrame(
-          base,
-          [
-            {
-              index: 0,
-              delta: { role: 'assistant', content: '', refusal: null },
-              logprobs: null,
-              finish_reason: null,
-            },
-          ],
-          u,
-        ),
-      ))
-    )
-      return;
+    if (!(await write(enc.start()))) return;
 
     if (fault.bigMB !== undefined) {
       const total = fault.bigMB * 1024 * 1024;
       rec.contentBytesPlanned = total;
-      const full = Buffer.from(delta(bigContent(BIG_DELTA)));
+      if (!(await write(enc.textStart()))) return;
+      const piece = bigContent(BIG_DELTA);
       let sent = 0;
       while (sent < total) {
         const n = Math.min(BIG_DELTA, total - sent);
-        const frame = n === BIG_DELTA ? full : delta(bigContent(n));
         sent += n;
         rec.contentBytesWritten = sent;
-        if (!(await write(frame))) return;
+        if (!(await write(enc.text(n === BIG_DELTA ? piece : bigContent(n))))) return;
       }
+      if (!(await write(enc.textEnd()))) return;
       const ct = Math.ceil(total / 4);
-      await finish({ prompt_tokens: 1, completion_tokens: ct, total_tokens: ct + 1 });
+      await finish({ input: 1, output: ct, thoughts: 0 });
       return;
     }
 
     if (fault.dripMs !== undefined) {
       rec.contentBytesPlanned = 0;
+      if (!(await write(enc.textStart()))) return;
       let i = 0;
+      let timer;
       const tick = async () => {
         if (!alive()) return;
         if (i >= fault.dripCount) {
-          await finish({
-            prompt_tokens: 1,
-            completion_tokens: fault.dripCount,
-            total_tokens: fault.dripCount + 1,
-          });
+          if (!(await write(enc.textEnd()))) return;
+          await finish({ input: 1, output: fault.dripCount, thoughts: 0 });
           return;
         }
         const tok = i === 0 ? 'tok0' : ` tok${i}`;
         i++;
         rec.contentBytesWritten += tok.length;
-        if (!(await write(delta(tok)))) return;
+        if (!(await write(enc.text(tok)))) return;
         timer = setTimeout(tick, fault.dripMs);
       };
-      let timer = setTimeout(tick, fault.dripMs);
+      timer = setTimeout(tick, fault.dripMs);
       res.on('close', () => clearTimeout(timer));
       return;
     }
 
-    const text = mockReplyText(body);
-    const parts = mockDeltas(text);
-    rec.contentBytesPlanned = Buffer.byteLength(text);
-    if (fault.reset) {
-      for (const p of parts.slice(0, 3)) {
-        if (!(await write(delta(p)))) return;
+    if (plan.thinking && !(await write(enc.thinking(plan.thinking)))) return;
+    if (plan.text !== null) {
+      const parts = mockDeltas(plan.text);
+      rec.contentBytesPlanned = Buffer.byteLength(plan.text);
+      if (!(await write(enc.textStart()))) return;
+      if (fault.reset) {
+        for (const p of parts.slice(0, 3)) {
+          if (!(await write(enc.text(p)))) return;
+        }
+        cut();
+        return;
       }
-      setTimeout(() => {
-        rec.destroyedByMock = now();
-        res.socket?.destroy();
-      }, 20);
-      return;
+      for (const p of parts) {
+        rec.contentBytesWritten += Buffer.byteLength(p);
+        if (!(await write(enc.text(p)))) return;
+      }
+      if (!(await write(enc.textEnd()))) return;
     }
-    for (const p of parts) {
-      rec.contentBytesWritten += Buffer.byteLength(p);
-      if (!(await write(delta(p)))) return;
+    if (plan.tool) {
+      if (!(await write(enc.toolStart(plan.tool)))) return;
+      if (fault.reset) {
+        cut();
+        return;
+      }
+      if (!(await write(enc.toolRest(plan.tool)))) return;
     }
-    await finish(mockUsage(body));
+    await finish(plan.usage);
   }
-}
-
-const bigCache = new Map();
-function bigContent(n) {
-  let s = bigCache.get(n);
-  if (s === undefined) {
-    const unit = 'abcdefghijklmnopqrstuvwxyz012345';
-    s = unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
-    if (n <= BIG_DELTA) bigCache.set(n, s);
-  }
-  return s;
 }
 
 /**
  * Starts the mock on loopback. Options: port (0 = free), host, apiKey (require exactly this
- * bearer), maxRecords (keep the last N; default unlimited).
+ * key), maxRecords (keep the last N; default unlimited).
  */
 export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecords } = {}) {
   const mock = new Mock({ apiKey, maxRecords });
@@ -580,6 +552,7 @@ export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecor
     (req, res) => mock.handle(req, res),
   );
   server.keepAliveTimeout = 60000;
+  server.on('upgrade', (req, socket) => mock.upgrade(req, socket));
   server.on('connection', (sock) => {
     sock.setNoDelay(true);
     sock._mockConn = ++mock.connections;
