@@ -94,7 +94,7 @@ export {
 };
 
 export const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'o3-mini', 'text-embedding-3-small'];
-export const ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-1'];
+export const ANTHROPIC_MODELS = ['claude-mock-sonnet', 'claude-mock-haiku', 'claude-mock-opus'];
 export { GEMINI_MODELS };
 
 /** The API modules by record.api name, for tests that want to re-run a validator on a record. */
@@ -281,7 +281,7 @@ class Mock {
         data: MODELS.map((id) => ({ id, object: 'model', created, owned_by: 'mock' })),
       });
     }
-    if (path.endsWith('/v1beta/models') && m === 'GET') {
+    if ((path.endsWith('/v1beta/models') || path.endsWith('/gemini/v1/models')) && m === 'GET') {
       const e = geminiApi.auth(req, this.apiKey, query);
       if (e) return sendJson(res, rec, ...e);
       return sendJson(res, rec, 200, {
@@ -374,6 +374,7 @@ class Mock {
       tool: plan.tool ? { name: plan.tool.name, args: plan.tool.args } : null,
       thinking: plan.thinking ? plan.thinking.text : null,
     };
+    this.changed();
     this.serve(api, req, res, rec, ctx, fault, plan);
   }
 
