@@ -27,6 +27,13 @@ static const route routes[] = {
     {"POST", "/chat/completions", or_gw_chat_completions, SCOPE_CLIENT},
     {"GET", "/v1/models", or_gw_models, SCOPE_CLIENT},
     {"GET", "/models", or_gw_models, SCOPE_CLIENT},
+    {"POST", "/v1/messages", or_gw_messages, SCOPE_CLIENT},
+    {"POST", "/v1/messages/count_tokens", or_gw_count_tokens, SCOPE_CLIENT},
+    {"POST", "/v1/responses", or_gw_responses, SCOPE_CLIENT},
+    {"POST", "/responses", or_gw_responses, SCOPE_CLIENT},
+    {"GET", "/v1/responses", or_gw_responses_get, SCOPE_CLIENT},
+    {"GET", "/v1beta/models", or_gw_gemini_models, SCOPE_CLIENT},
+    {"POST", "/v1beta/models/{*model}", or_gw_gemini, SCOPE_CLIENT},
     {"POST", "/api/auth/login", or_admin_login, SCOPE_PUBLIC},
     {"POST", "/api/auth/logout", or_admin_logout, SCOPE_PUBLIC},
     {"GET", "/api/auth/status", or_admin_auth_status, SCOPE_PUBLIC},
@@ -81,9 +88,10 @@ bool or_routes_match(const char *pattern, const char *path, or_route_params *p, 
             const char *close = strchr(pattern, '}');
             if (!close || p->n == OR_ROUTE_MAX_PARAMS)
                 return false;
+            bool rest = pattern[1] == '*'; /* {*name} takes the rest of the path, '/' included */
             pattern = close + 1;
             const char *start = buf + used;
-            size_t seglen = strcspn(path, "/");
+            size_t seglen = rest ? strlen(path) : strcspn(path, "/");
             if (seglen == 0)
                 return false;
             for (size_t i = 0; i < seglen; i++) {

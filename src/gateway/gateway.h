@@ -10,6 +10,12 @@
 #include "gateway/app.h"
 
 void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_messages(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_count_tokens(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_responses(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_responses_get(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_gemini(or_http_req *req, or_app *app, const or_route_params *p);
 void or_gw_models(or_http_req *req, or_app *app, const or_route_params *p);
+void or_gw_gemini_models(or_http_req *req, or_app *app, const or_route_params *p);
 
 #endif

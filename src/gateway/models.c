@@ -16,36 +16,79 @@ static bool has_active_conn(const or_snapshot *snap, const char *provider)
     return false;
 }
 
-static void add_model(json_t *data, json_t *seen, const or_provider *p, const char *model)
+/* Every "prefix/model" id of providers with an active connection, once each, in table order.
+ * Returns an array of [id, owner] pairs. */
+static json_t *list_models(const or_snapshot *snap)
 {
-    char id[512];
-    snprintf(id, sizeof id, "%s/%s", p->alias ? p->alias : p->id, model);
-    if (json_object_get(seen, id))
-        return;
-    json_object_set_new(seen, id, json_true());
-    json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", id, "object", "model",
-                                          "created", 1700000000, "owned_by", p->id));
+    json_t *out = json_array();
+    json_t *seen = json_object();
+    for (size_t i = 0; i < or_provider_count(); i++) {
+        const or_provider *p = or_provider_at(i);
+        if (!has_active_conn(snap, p->id))
+            continue;
+        const char *prefix = p->alias ? p->alias : p->id;
+        for (const char *const *m = p->models; m && *m; m++) {
+            char id[512];
+            snprintf(id, sizeof id, "%s/%s", prefix, *m);
+            if (!json_object_get(seen, id)) {
+                json_object_set_new(seen, id, json_true());
+                json_array_append_new(out, json_pack("[s,s]", id, p->id));
+            }
+        }
+        for (size_t k = 0; k < snap->nconns; k++) {
+            const or_conn *c = &snap->conns[k];
+            if (!c->active || !c->default_model || strcmp(c->provider, p->id) != 0)
+                continue;
+            char id[512];
+            snprintf(id, sizeof id, "%s/%s", prefix, c->default_model);
+            if (!json_object_get(seen, id)) {
+                json_object_set_new(seen, id, json_true());
+                json_array_append_new(out, json_pack("[s,s]", id, p->id));
+            }
+        }
+    }
+    json_decref(seen);
+    return out;
 }
 
 void or_gw_models(or_http_req *req, or_app *app, const or_route_params *params)
 {
     (void)params;
     or_snapshot *snap = or_store_snapshot(app->store);
-    json_t *data = json_array();
-    json_t *seen = json_object();
-    for (size_t i = 0; i < or_provider_count(); i++) {
-        const or_provider *p = or_provider_at(i);
-        if (!has_active_conn(snap, p->id))
-            continue;
-        for (const char *const *m = p->models; m && *m; m++)
-            add_model(data, seen, p, *m);
-        for (size_t k = 0; k < snap->nconns; k++) {
-            const or_conn *c = &snap->conns[k];
-            if (c->active && c->default_model && strcmp(c->provider, p->id) == 0)
-                add_model(data, seen, p, c->default_model);
-        }
-    }
-    json_decref(seen);
+    json_t *ids = list_models(snap);
     or_snapshot_release(snap);
+    json_t *data = json_array();
+    size_t i;
+    json_t *pair;
+    json_array_foreach(ids, i, pair)
+    {
+        json_array_append_new(data, json_pack("{s:O, s:s, s:i, s:O}", "id", json_array_get(pair, 0),
+                                              "object", "model", "created", 1700000000, "owned_by",
+                                              json_array_get(pair, 1)));
+    }
+    json_decref(ids);
     or_reply_json(req, 200, json_pack("{s:s, s:o}", "object", "list", "data", data), NULL);
+}
+
+void or_gw_gemini_models(or_http_req *req, or_app *app, const or_route_params *params)
+{
+    (void)params;
+    or_snapshot *snap = or_store_snapshot(app->store);
+    json_t *ids = list_models(snap);
+    or_snapshot_release(snap);
+    json_t *models = json_array();
+    size_t i;
+    json_t *pair;
+    json_array_foreach(ids, i, pair)
+    {
+        const char *id = json_string_value(json_array_get(pair, 0));
+        char name[600];
+        snprintf(name, sizeof name, "models/%s", id);
+        json_array_append_new(models,
+                              json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "name", name, "displayName",
+                                        id, "version", "1", "supportedGenerationMethods",
+                                        "generateContent", "streamGenerateContent", "countTokens"));
+    }
+    json_decref(ids);
+    or_reply_json(req, 200, json_pack("{s:o}", "models", models), NULL);
 }

@@ -1,62 +1,67 @@
 /*
- * chat.c — POST /v1/chat/completions: OpenAI chat in, OpenAI-format provider out.
- *
- * Same format on both sides, so the body passes through with only `model` rewritten (spliced in
- * place; every other byte untouched) and the reply streams back as it arrives, with
- * backpressure: when the client socket is full the upstream transfer is paused, and resumed
- * when it drains. A client that goes away cancels the upstream transfer at once. Usage is read
- * on the way (non-stream: the JSON's `usage`; stream: the chunk that carries it) and handed to
- * the store's writer thread.
+ * relay.c — see relay.h. The request side (resolve, build body/URL/headers, start the
+ * transfer) and the reply side (passthrough or translated, stream or not) of one request.
  */
+#include "gateway/relay.h"
 #include "core/clock.h"
 #include "core/json_scan.h"
 #include "core/log.h"
 #include "core/rand.h"
-#include "gateway/gateway.h"
+#include "gateway/sse_events.h"
 #include "gateway/sse_lines.h"
 #include "gateway/target.h"
 #include "gateway/usage.h"
 #include "http/reply.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define MAX_MODEL_LEN 256
-#define MAX_REPLY_BYTES (64u * 1024 * 1024) /* a non-stream reply kept to read its usage */
-#define MAX_SSE_LINE (1024 * 1024)
+#define MAX_REPLY_BYTES (64u * 1024 * 1024) /* a non-stream reply is kept whole to read it */
+#define MAX_SSE_EVENT (8u * 1024 * 1024)
 #define MAX_UP_HEADERS 16
 
-typedef struct chat {
+typedef struct relay {
     or_http_req *req;
     or_app *app;
     or_snapshot *snap;
     or_target t;
+    const or_fmt *cf; /* client format */
+    const or_fmt *pf; /* provider format */
+    bool translate;
+    bool stream;
+    or_fmt_opts copts;
+    char client_model[256];
     or_up_req *up;
     char *body;
     size_t body_len;
-    char *url;
-    char *auth;  /* "Bearer …" or the bare key; wiped on free */
-    char *extra; /* copy of the provider's default headers, split in place */
+    or_buf url;
+    char *auth; /* wiped on free */
+    char *extra;
     or_up_header hdrs[MAX_UP_HEADERS];
     size_t nhdrs;
-    bool stream;
     int up_status;
     char up_ctype[128];
     char retry_after[64];
     or_buf reply;
-    or_sse_lines lines;
+    or_sse_lines lines;   /* passthrough OpenAI: usage scan */
+    or_sse_events events; /* translated streams, and usage of other passthrough formats */
+    or_fmt_dec *dec;
+    or_fmt_enc *enc;
+    json_t *evs; /* IR events produced by one decode step */
+    or_buf out;  /* client bytes produced by one step */
+    bool enc_done;
     or_usage_row row;
     uint64_t t0;
-    bool started; /* bytes reached the client */
-    bool client_gone;
-    int busy; /* inside an upstream callback: defer freeing */
+    bool started; /* the client stream has begun */
+    int busy;     /* inside an upstream callback: defer freeing */
     bool dead;
-} chat;
+} relay;
 
-static void chat_free(chat *c)
+static void relay_free(relay *c)
 {
     if (c->busy > 0) {
         c->dead = true;
@@ -68,16 +73,51 @@ static void chat_free(chat *c)
     }
     free(c->extra);
     free(c->body);
-    free(c->url);
+    or_buf_free(&c->url);
     or_buf_free(&c->reply);
+    or_buf_free(&c->out);
     or_sse_lines_free(&c->lines);
+    or_sse_events_free(&c->events);
+    if (c->dec)
+        c->pf->dec_free(c->dec);
+    if (c->enc)
+        c->cf->enc_free(c->enc);
+    json_decref(c->evs);
     if (c->snap)
         or_snapshot_release(c->snap);
     free(c);
 }
 
-/* The usage row is written once, whatever way the request ends. */
-static void record(chat *c, int status, const char *error)
+/* ---- errors in the client's format ---- */
+
+static json_t *ir_error(int status, const char *code, const char *message)
+{
+    return json_pack("{s:i, s:s, s:s, s:s?}", "status", status, "error_type",
+                     or_reply_error_type(status), "message", message, "code", code);
+}
+
+static void reply_ir_error(or_http_req *req, const or_fmt *f, json_t *err, int status,
+                           const char *extra_headers)
+{
+    json_t *body = f->error_from_ir(err);
+    json_decref(err);
+    or_reply_json(req, status, body, extra_headers);
+}
+
+void or_relay_reply_error(or_http_req *req, or_format client, int status, const char *code,
+                          const char *extra_headers, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_ir_error(req, or_fmt_get(client), ir_error(status, code, msg), status, extra_headers);
+}
+
+/* ---- usage and reply headers ---- */
+
+static void record(relay *c, int status, const char *error)
 {
     c->row.status = status;
     c->row.latency_ms = (uint32_t)(or_clock_mono_ms() - c->t0);
@@ -86,8 +126,27 @@ static void record(chat *c, int status, const char *error)
     or_store_usage_record(c->app->store, &c->row);
 }
 
-/* X-OmniRoute-* reply headers (+ Retry-After relayed from the provider). */
-static void reply_headers(chat *c, char *out, size_t cap)
+static void usage_from_ir(relay *c, const json_t *u)
+{
+    if (!json_is_object(u))
+        return;
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"input_tokens", offsetof(or_usage_row, tokens_in)},
+        {"output_tokens", offsetof(or_usage_row, tokens_out)},
+        {"cached_tokens", offsetof(or_usage_row, tokens_cached)},
+        {"reasoning_tokens", offsetof(or_usage_row, tokens_reasoning)},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(u, fields[i].key);
+        if (json_is_integer(v))
+            *(int64_t *)((char *)&c->row + fields[i].off) = (int64_t)json_integer_value(v);
+    }
+}
+
+static void reply_headers(relay *c, char *out, size_t cap)
 {
     int n = snprintf(out, cap,
                      "X-OmniRoute-Provider: %s\r\nX-OmniRoute-Model: %s\r\n"
@@ -98,56 +157,108 @@ static void reply_headers(chat *c, char *out, size_t cap)
         snprintf(out + n, cap - (size_t)n, "Retry-After: %s\r\n", c->retry_after);
 }
 
-static bool header_is(const char *name, const char *want)
-{
-    return strcasecmp(name, want) == 0;
-}
+/* ---- translated streams: provider events → IR → client bytes ---- */
 
-static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
+static void encode_events(relay *c)
 {
-    chat *c = ud;
-    c->up_status = status;
-    for (size_t i = 0; i < nh; i++) {
-        if (header_is(h[i].name, "content-type"))
-            snprintf(c->up_ctype, sizeof c->up_ctype, "%s", h[i].value);
-        else if (header_is(h[i].name, "retry-after"))
-            snprintf(c->retry_after, sizeof c->retry_after, "%s", h[i].value);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(c->evs, i, ev)
+    {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        if (type && strcmp(type, "usage") == 0)
+            usage_from_ir(c, json_object_get(ev, "usage"));
+        if (c->enc_done || !c->enc)
+            continue;
+        if (c->cf->enc_event(c->enc, ev, &c->out) != OR_OK)
+            or_log_warn("request %s: cannot encode a %s event", c->row.request_id,
+                        type ? type : "?");
+        if (type && strcmp(type, "done") == 0)
+            c->enc_done = true;
     }
-    if (!c->stream || status < 200 || status > 299)
-        return; /* buffered: relayed whole in on_done */
-    char hdrs[1024];
-    reply_headers(c, hdrs, sizeof hdrs - 64);
-    strcat(hdrs, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-    c->started = true;
-    or_http_stream_start(c->req, status, c->up_ctype[0] ? c->up_ctype : "text/event-stream", hdrs);
+    json_array_clear(c->evs);
 }
 
-static void on_sse_line(void *ud, const char *line, size_t len, bool cut)
+static int on_sse_event(void *ud, const char *event, const char *data, size_t len)
 {
-    chat *c = ud;
+    relay *c = ud;
+    if (!c->translate && !memmem(data, len, "sage", 4))
+        return 0; /* passthrough: only events carrying usage / usageMetadata are read */
+    or_errbuf eb = {{0}};
+    if (c->pf->dec_event(c->dec, event, data, len, c->evs, &eb) != OR_OK)
+        or_log_debug("request %s: undecodable upstream event: %s", c->row.request_id, eb.msg);
+    encode_events(c);
+    return 0;
+}
+
+static void on_openai_line(void *ud, const char *line, size_t len, bool cut)
+{
+    relay *c = ud;
     if (!cut)
         or_usage_from_openai_sse_line(line, len, &c->row);
 }
 
+/* ---- upstream callbacks ---- */
+
+static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
+{
+    relay *c = ud;
+    c->up_status = status;
+    for (size_t i = 0; i < nh; i++) {
+        if (strcasecmp(h[i].name, "content-type") == 0)
+            snprintf(c->up_ctype, sizeof c->up_ctype, "%s", h[i].value);
+        else if (strcasecmp(h[i].name, "retry-after") == 0)
+            snprintf(c->retry_after, sizeof c->retry_after, "%s", h[i].value);
+    }
+    if (!c->stream || status < 200 || status > 299)
+        return; /* kept whole and answered in on_done */
+    char hdrs[1024];
+    reply_headers(c, hdrs, sizeof hdrs - 64);
+    strcat(hdrs, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+    const char *ctype = c->translate ? c->cf->stream_content_type
+                                     : (c->up_ctype[0] ? c->up_ctype : "text/event-stream");
+    c->started = true;
+    c->busy++;
+    or_http_stream_start(c->req, status, ctype, hdrs);
+    c->busy--;
+}
+
+static bool write_out(relay *c)
+{
+    if (!c->out.len)
+        return false;
+    c->busy++;
+    bool full = or_http_stream_write(c->req, c->out.data, c->out.len);
+    c->busy--;
+    or_buf_reset(&c->out);
+    return full;
+}
+
 static bool on_up_data(void *ud, const char *p, size_t n)
 {
-    chat *c = ud;
+    relay *c = ud;
     if (!c->started) {
-        if (or_buf_append(&c->reply, p, n) != OR_OK) {
-            or_log_warn("request %s: upstream reply over %u bytes", c->row.request_id,
-                        MAX_REPLY_BYTES);
-            c->up_status = -1; /* reported as 502 in on_done */
-        }
+        if (or_buf_append(&c->reply, p, n) != OR_OK)
+            c->up_status = -1; /* too large: answered 502 in on_done */
         return false;
     }
     if (!c->row.ttft_ms)
         c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
-    or_sse_lines_feed(&c->lines, p, n, on_sse_line, c);
+    bool full;
     c->busy++;
-    bool full = or_http_stream_write(c->req, p, n);
+    if (c->translate) {
+        or_sse_events_feed(&c->events, p, n);
+        full = write_out(c);
+    } else {
+        if (c->pf->id == OR_FMT_OPENAI)
+            or_sse_lines_feed(&c->lines, p, n, on_openai_line, c);
+        else
+            or_sse_events_feed(&c->events, p, n);
+        full = or_http_stream_write(c->req, p, n);
+    }
     c->busy--;
     if (c->dead) {
-        chat_free(c);
+        relay_free(c);
         return false;
     }
     return full;
@@ -158,61 +269,141 @@ static int status_for(or_up_result res)
     return res == OR_UP_ETIMEOUT ? 504 : 502;
 }
 
-static void on_up_done(void *ud, or_up_result res, const char *detail)
+static void end_stream(relay *c, or_up_result res, const char *detail)
 {
-    chat *c = ud;
-    c->up = NULL;
-    or_http_req *req = c->req;
-    char hdrs[1024];
-    if (c->started) {
+    or_errbuf eb = {{0}};
+    if (c->translate) {
         if (res != OR_UP_OK) {
-            /* Bytes already reached the client: end the stream with OpenAI's own error chunk
-             * and the terminator, so SDKs raise instead of seeing a silent EOF. */
-            json_t *err = json_pack(
-                "{s:{s:s+, s:s, s:s}}", "error", "message",
-                "upstream stream failed: ", detail && *detail ? detail : or_up_result_name(res),
-                "type", "api_error", "code", "upstream_stream_error");
-            char *text = json_dumps(err, JSON_COMPACT);
-            json_decref(err);
-            or_buf b;
-            or_buf_init(&b, 0);
-            if (text && or_buf_printf(&b, "data: %s\n\ndata: [DONE]\n\n", text) == OR_OK)
-                or_http_stream_write(req, b.data, b.len);
-            or_buf_free(&b);
-            free(text);
+            json_t *err = ir_error(status_for(res), "upstream_stream_error", detail);
+            json_object_set_new(err, "type", json_string("error"));
+            json_array_append_new(c->evs, err);
+            json_array_append_new(c->evs, json_pack("{s:s}", "type", "done"));
+        } else {
+            or_sse_events_finish(&c->events);
+            c->pf->dec_end(c->dec, c->evs, &eb);
         }
-        record(c, c->up_status, res == OR_UP_OK ? NULL : detail);
-        or_http_stream_end(req);
-    } else if (res != OR_UP_OK || c->up_status < 0) {
-        int status = c->up_status < 0 ? 502 : status_for(res);
-        const char *why = c->up_status < 0 ? "upstream reply too large"
-                                           : (detail && *detail ? detail : or_up_result_name(res));
-        record(c, status, why);
-        reply_headers(c, hdrs, sizeof hdrs);
-        json_t *body =
-            json_pack("{s:{s:s+, s:s, s:s}}", "error", "message", "upstream request failed: ", why,
-                      "type", res == OR_UP_ETIMEOUT ? "timeout_error" : "api_error", "code",
-                      res == OR_UP_ETIMEOUT ? "upstream_timeout" : "upstream_error");
-        or_reply_json(req, status, body, hdrs);
-    } else {
-        if (c->up_status >= 200 && c->up_status <= 299 && c->reply.len) {
+        encode_events(c);
+        write_out(c);
+        if (c->dead)
+            return;
+    } else if (res != OR_UP_OK && c->cf->id == OR_FMT_OPENAI) {
+        /* Passthrough OpenAI: end with OpenAI's error chunk + terminator, never silence. */
+        json_t *err = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", detail, "type",
+                                "api_error", "code", "upstream_stream_error");
+        char *text = json_dumps(err, JSON_COMPACT);
+        json_decref(err);
+        if (text && or_buf_printf(&c->out, "data: %s\n\ndata: [DONE]\n\n", text) == OR_OK)
+            write_out(c);
+        free(text);
+        if (c->dead)
+            return;
+    } else if (res != OR_UP_OK) {
+        /* Passthrough of another format: its encoder renders the error termination. */
+        or_fmt_enc *enc = c->cf->enc_new(&c->copts);
+        json_t *err = ir_error(status_for(res), "upstream_stream_error", detail);
+        json_object_set_new(err, "type", json_string("error"));
+        if (enc) {
+            c->cf->enc_event(enc, err, &c->out);
+            json_t *done = json_pack("{s:s}", "type", "done");
+            c->cf->enc_event(enc, done, &c->out);
+            json_decref(done);
+            c->cf->enc_free(enc);
+        }
+        json_decref(err);
+        write_out(c);
+        if (c->dead)
+            return;
+    }
+    record(c, c->up_status, res == OR_UP_OK ? NULL : detail);
+    or_http_stream_end(c->req);
+}
+
+/* A complete non-stream (or failed-before-streaming) reply. */
+static void end_whole(relay *c)
+{
+    char hdrs[1024];
+    c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
+    reply_headers(c, hdrs, sizeof hdrs);
+    bool ok = c->up_status >= 200 && c->up_status <= 299;
+    if (!c->translate) {
+        if (ok && c->reply.len) {
             json_t *doc = json_loadb(c->reply.data, c->reply.len, 0, NULL);
-            or_usage_from_openai(json_object_get(doc, "usage"), &c->row);
+            json_t *ir = NULL;
+            or_errbuf eb;
+            if (doc && c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK)
+                usage_from_ir(c, json_object_get(ir, "usage"));
+            json_decref(ir);
             json_decref(doc);
         }
-        c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1; /* the whole reply goes now */
-        record(c, c->up_status, NULL);
-        reply_headers(c, hdrs, sizeof hdrs);
-        or_http_respond(req, c->up_status, c->up_ctype[0] ? c->up_ctype : "application/json", hdrs,
-                        c->reply.data, c->reply.len);
+        record(c, c->up_status, ok ? NULL : "upstream error relayed");
+        or_http_respond(c->req, c->up_status, c->up_ctype[0] ? c->up_ctype : "application/json",
+                        hdrs, c->reply.data, c->reply.len);
+        return;
     }
-    chat_free(c);
+    json_t *doc = c->reply.len ? json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
+    if (!ok) {
+        json_t *err = c->pf->error_to_ir(c->up_status, doc);
+        json_decref(doc);
+        json_object_set_new(err, "status", json_integer(c->up_status));
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        record(c, c->up_status, msg ? msg : "upstream error");
+        reply_ir_error(c->req, c->cf, err, c->up_status, hdrs);
+        return;
+    }
+    or_errbuf eb = {{0}};
+    json_t *ir = NULL, *out = NULL;
+    if (!doc || c->pf->resp_to_ir(doc, &ir, &eb) != OR_OK ||
+        c->cf->resp_from_ir(ir, &c->copts, &out, &eb) != OR_OK) {
+        json_decref(doc);
+        json_decref(ir);
+        record(c, 502, doc ? eb.msg : "upstream reply is not JSON");
+        reply_ir_error(c->req, c->cf,
+                       ir_error(502, "upstream_error",
+                                doc ? "could not translate the provider's reply"
+                                    : "the provider's reply is not JSON"),
+                       502, hdrs);
+        return;
+    }
+    usage_from_ir(c, json_object_get(ir, "usage"));
+    json_decref(doc);
+    json_decref(ir);
+    record(c, 200, NULL);
+    or_reply_json(c->req, 200, out, hdrs);
+}
+
+static void on_up_done(void *ud, or_up_result res, const char *detail)
+{
+    relay *c = ud;
+    c->up = NULL;
+    if (c->dead) { /* the client left during on_head; its abort already recorded the row */
+        relay_free(c);
+        return;
+    }
+    const char *why = detail && *detail ? detail : or_up_result_name(res);
+    if (c->started) {
+        end_stream(c, res, why);
+    } else if (res != OR_UP_OK || c->up_status < 0) {
+        int status = c->up_status < 0 ? 502 : status_for(res);
+        if (c->up_status < 0)
+            why = "the provider's reply is too large";
+        char hdrs[1024], msg[400];
+        reply_headers(c, hdrs, sizeof hdrs);
+        snprintf(msg, sizeof msg, "upstream request failed: %s", why);
+        record(c, status, why);
+        reply_ir_error(
+            c->req, c->cf,
+            ir_error(status, res == OR_UP_ETIMEOUT ? "upstream_timeout" : "upstream_error", msg),
+            status, hdrs);
+    } else {
+        end_whole(c);
+    }
+    relay_free(c);
 }
 
 static void on_client_drain(or_http_req *req, void *ud)
 {
     (void)req;
-    chat *c = ud;
+    relay *c = ud;
     if (c->up)
         or_up_resume(c->up);
 }
@@ -220,18 +411,19 @@ static void on_client_drain(or_http_req *req, void *ud)
 static void on_client_abort(or_http_req *req, void *ud)
 {
     (void)req;
-    chat *c = ud;
-    c->client_gone = true;
+    relay *c = ud;
     if (c->up) {
         or_up_cancel(c->up);
         c->up = NULL;
     }
     record(c, 499, "client closed the connection");
-    chat_free(c);
+    relay_free(c);
 }
 
-/* Writes the body with `model` replaced by the provider's own model id. */
-static or_err rewrite_body(chat *c, json_t *root, const char *raw, size_t raw_len)
+/* ---- building the upstream request ---- */
+
+/* Passthrough: the client body with only `model` replaced by the provider's id. */
+static or_err splice_model(relay *c, json_t *root, const or_buf *raw)
 {
     json_t *m = json_stringn(c->t.model, c->t.model_len);
     char *quoted = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
@@ -239,15 +431,15 @@ static or_err rewrite_body(chat *c, json_t *root, const char *raw, size_t raw_le
     size_t a, b;
     if (!quoted)
         goto out;
-    if (or_json_find_member(raw, raw_len, "model", &a, &b)) {
+    if (or_json_find_member(raw->data, raw->len, "model", &a, &b)) {
         size_t ql = strlen(quoted);
-        c->body_len = a + ql + (raw_len - b);
+        c->body_len = a + ql + (raw->len - b);
         c->body = malloc(c->body_len + 1);
         if (!c->body)
             goto out;
-        memcpy(c->body, raw, a);
+        memcpy(c->body, raw->data, a);
         memcpy(c->body + a, quoted, ql);
-        memcpy(c->body + a + ql, raw + b, raw_len - b);
+        memcpy(c->body + a + ql, raw->data + b, raw->len - b);
         c->body[c->body_len] = '\0';
     } else {
         /* An escaped key the scanner does not match: re-serialize instead. */
@@ -264,49 +456,72 @@ out:
     return err;
 }
 
-static or_err build_request(chat *c)
+static or_err translate_body(relay *c, json_t *root, or_errbuf *eb)
 {
-    const char *root;
-    size_t rlen = or_target_api_root(&c->t, &root);
-    const char *path = c->t.provider->chat_path;
-    c->url = malloc(rlen + strlen(path) + 1);
-    if (!c->url)
+    json_t *ir = NULL, *pbody = NULL;
+    or_err e = c->cf->req_to_ir(root, &ir, eb);
+    if (e != OR_OK)
+        return e;
+    json_object_set_new(ir, "model", json_stringn(c->t.model, c->t.model_len));
+    json_object_set_new(ir, "stream", json_boolean(c->stream));
+    e = c->pf->req_from_ir(ir, &pbody, eb);
+    json_decref(ir);
+    if (e != OR_OK)
+        return e;
+    c->body = json_dumps(pbody, JSON_COMPACT);
+    json_decref(pbody);
+    if (!c->body)
         return OR_ENOMEM;
-    memcpy(c->url, root, rlen);
-    strcpy(c->url + rlen, path);
+    c->body_len = strlen(c->body);
+    return OR_OK;
+}
 
-    c->hdrs[c->nhdrs++] = (or_up_header){"Content-Type", "application/json"};
-    c->hdrs[c->nhdrs++] =
-        (or_up_header){"Accept", c->stream ? "text/event-stream" : "application/json"};
+static void add_header(relay *c, const char *name, const char *value)
+{
+    if (c->nhdrs < MAX_UP_HEADERS)
+        c->hdrs[c->nhdrs++] = (or_up_header){name, value};
+}
+
+static or_err build_headers(relay *c)
+{
+    add_header(c, "Content-Type", "application/json");
+    add_header(c, "Accept", c->stream ? "text/event-stream" : "application/json");
     const char *key = c->t.conn->api_key;
-    if (key && *key) {
-        static const char *const auth_names[] = {
+    or_auth_style st = c->t.provider->auth;
+    if (key && *key && st != OR_AUTH_NONE) {
+        static const char *const names[] = {
             [OR_AUTH_BEARER] = "Authorization",
             [OR_AUTH_X_API_KEY] = "x-api-key",
             [OR_AUTH_GOOG] = "x-goog-api-key",
         };
-        or_auth_style st = c->t.provider->auth;
-        if (st != OR_AUTH_NONE) {
-            size_t kl = strlen(key);
-            c->auth = malloc(kl + 8);
-            if (!c->auth)
-                return OR_ENOMEM;
-            snprintf(c->auth, kl + 8, "%s%s", st == OR_AUTH_BEARER ? "Bearer " : "", key);
-            c->hdrs[c->nhdrs++] = (or_up_header){auth_names[st], c->auth};
-        }
+        size_t kl = strlen(key);
+        c->auth = malloc(kl + 8);
+        if (!c->auth)
+            return OR_ENOMEM;
+        snprintf(c->auth, kl + 8, "%s%s", st == OR_AUTH_BEARER ? "Bearer " : "", key);
+        add_header(c, names[st], c->auth);
     }
     if (c->t.provider->headers) {
         c->extra = strdup(c->t.provider->headers);
         if (!c->extra)
             return OR_ENOMEM;
-        for (char *line = strtok(c->extra, "\n"); line && c->nhdrs < MAX_UP_HEADERS;
-             line = strtok(NULL, "\n")) {
+        char *save = NULL;
+        for (char *line = strtok_r(c->extra, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
             char *colon = strchr(line, ':');
             if (!colon)
                 continue;
             *colon = '\0';
-            c->hdrs[c->nhdrs++] = (or_up_header){line, colon + 1 + strspn(colon + 1, " ")};
+            const char *name = line, *value = colon + 1 + strspn(colon + 1, " ");
+            /* Same format on both sides: the client's own protocol headers win. */
+            const char *client = c->translate ? NULL : or_http_header(c->req, name);
+            add_header(c, name, client ? client : value);
         }
+    }
+    if (!c->translate && c->pf->id == OR_FMT_ANTHROPIC) {
+        const char *beta = or_http_header(c->req, "anthropic-beta");
+        if (beta)
+            add_header(c, "anthropic-beta", beta);
     }
     return OR_OK;
 }
@@ -314,7 +529,7 @@ static or_err build_request(chat *c)
 static bool model_name_ok(const char *m)
 {
     size_t n = strlen(m);
-    if (n == 0 || n > MAX_MODEL_LEN)
+    if (n == 0 || n > 255)
         return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)m[i] < 0x20 || m[i] == 0x7f)
@@ -322,60 +537,52 @@ static bool model_name_ok(const char *m)
     return true;
 }
 
-void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params *p)
+void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_opts *o)
 {
-    (void)p;
-    const or_buf *raw = or_http_body(req);
-    json_error_t jerr;
-    json_t *root = NULL;
-    chat *c = NULL;
-    or_errbuf eb = {{0}};
-
-    if (raw->len == 0) {
-        or_reply_error(req, 400, "invalid_request_error", "invalid_body",
-                       "Request body is empty: expected a JSON object");
-        goto out;
+    const or_fmt *cf = or_fmt_get(o->client);
+    if (!o->model || !model_name_ok(o->model)) {
+        or_relay_reply_error(req, o->client, 400, "invalid_model", NULL,
+                             "`model` is required: a string such as \"openai/gpt-4o-mini\"");
+        return;
     }
-    root = json_loadb(raw->data, raw->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root || !json_is_object(root)) {
-        or_reply_error(req, 400, "invalid_request_error", "invalid_json",
-                       "Request body is not a valid JSON object: %s",
-                       root ? "top-level value is not an object" : jerr.text);
-        goto out;
-    }
-    json_t *jm = json_object_get(root, "model");
-    if (!json_is_string(jm) || !model_name_ok(json_string_value(jm))) {
-        or_reply_error(req, 400, "invalid_request_error", "invalid_model",
-                       "`model` is required: a string such as \"openai/gpt-4o-mini\"");
-        goto out;
-    }
-    const char *model = json_string_value(jm);
-    json_t *js = json_object_get(root, "stream");
-    if (js && !json_is_boolean(js)) {
-        or_reply_error(req, 400, "invalid_request_error", "invalid_stream",
-                       "`stream` must be a boolean");
-        goto out;
-    }
-
-    c = calloc(1, sizeof *c);
+    relay *c = calloc(1, sizeof *c);
     if (!c) {
-        or_reply_error(req, 500, "api_error", NULL, "out of memory");
-        goto out;
+        or_relay_reply_error(req, o->client, 500, NULL, NULL, "out of memory");
+        return;
     }
     c->req = req;
     c->app = app;
+    c->cf = cf;
+    c->stream = o->stream;
     c->t0 = or_http_req_start_ms(req);
-    c->stream = json_is_true(js);
     or_buf_init(&c->reply, MAX_REPLY_BYTES);
-    or_sse_lines_init(&c->lines, MAX_SSE_LINE);
+    or_buf_init(&c->url, 8192);
+    or_buf_init(&c->out, 0);
+    or_sse_lines_init(&c->lines, 1024 * 1024);
+    or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
+    c->evs = json_array();
     c->row.ts_ms = or_clock_wall_ms();
-    c->row.stream = c->stream;
+    c->row.stream = o->stream;
     or_uuid4(c->row.request_id);
-    snprintf(c->row.endpoint, sizeof c->row.endpoint, "/v1/chat/completions");
-    snprintf(c->row.model, sizeof c->row.model, "%s", model);
+    snprintf(c->row.endpoint, sizeof c->row.endpoint, "%s", o->endpoint);
+    snprintf(c->row.model, sizeof c->row.model, "%s", o->model);
+    snprintf(c->client_model, sizeof c->client_model, "%s", o->model);
+    c->copts = (or_fmt_opts){.stream = o->stream,
+                             .gemini_sse = o->gemini_sse,
+                             .include_usage = true,
+                             .model = c->client_model,
+                             .id = c->row.request_id,
+                             .created = (long long)(c->row.ts_ms / 1000)};
+    if (o->client == OR_FMT_OPENAI) {
+        json_t *so = json_object_get(root, "stream_options");
+        c->copts.include_usage = json_is_true(json_object_get(so, "include_usage"));
+    }
 
+    or_errbuf eb = {{0}};
+    char hdrs[256];
+    snprintf(hdrs, sizeof hdrs, "X-OmniRoute-Request-Id: %s\r\n", c->row.request_id);
     c->snap = or_store_snapshot(app->store);
-    or_err e = or_target_resolve(c->snap, model, &c->t, &eb);
+    or_err e = or_target_resolve(c->snap, o->model, &c->t, &eb);
     if (e != OR_OK) {
         static const int status[] = {[OR_EINVAL] = 400, [OR_ENOTFOUND] = 404, [OR_EUNAVAIL] = 503};
         static const char *const code[] = {[OR_EINVAL] = "model_not_found",
@@ -385,28 +592,60 @@ void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params
         if (c->t.provider)
             snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
         record(c, st, eb.msg);
-        char hdrs[256];
-        snprintf(hdrs, sizeof hdrs, "X-OmniRoute-Request-Id: %s\r\n", c->row.request_id);
-        or_reply_json(req, st,
-                      json_pack("{s:{s:s, s:s, s:s?}}", "error", "message", eb.msg, "type",
-                                or_reply_error_type(st), "code", st == 500 ? NULL : code[e]),
-                      hdrs);
-        chat_free(c);
-        goto out;
+        reply_ir_error(req, cf, ir_error(st, st == 500 ? NULL : code[e], eb.msg), st, hdrs);
+        relay_free(c);
+        return;
     }
+    c->pf = or_fmt_get(c->t.provider->format);
+    c->translate = c->pf != c->cf;
     snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
     snprintf(c->row.model, sizeof c->row.model, "%.*s", (int)c->t.model_len, c->t.model);
     snprintf(c->row.connection_id, sizeof c->row.connection_id, "%s", c->t.conn->id);
+    if (c->translate || c->pf->id != OR_FMT_OPENAI) {
+        c->dec = c->pf->dec_new();
+        if (c->translate)
+            c->enc = c->cf->enc_new(&c->copts);
+    }
 
-    if (rewrite_body(c, root, raw->data, raw->len) != OR_OK || build_request(c) != OR_OK) {
-        record(c, 500, "out of memory");
-        or_reply_error(req, 500, "api_error", NULL, "out of memory");
-        chat_free(c);
-        goto out;
+    if (c->translate)
+        e = translate_body(c, root, &eb);
+    else if (o->model_in_body)
+        e = splice_model(c, root, or_http_body(req));
+    else {
+        const or_buf *raw = or_http_body(req);
+        c->body = malloc(raw->len + 1);
+        e = c->body ? OR_OK : OR_ENOMEM;
+        if (c->body) {
+            memcpy(c->body, raw->data ? raw->data : "", raw->len);
+            c->body[raw->len] = '\0';
+            c->body_len = raw->len;
+        }
+    }
+    if (e != OR_OK) {
+        int st = e == OR_ENOMEM ? 500 : 400;
+        record(c, st, eb.msg[0] ? eb.msg : "cannot build the provider request");
+        reply_ir_error(req, cf,
+                       ir_error(st, st == 400 ? "invalid_request" : NULL,
+                                eb.msg[0] ? eb.msg : "out of memory"),
+                       st, hdrs);
+        relay_free(c);
+        return;
+    }
+    const char *root_url;
+    size_t rlen = or_target_api_root(&c->t, &root_url);
+    char model[256];
+    snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+    if (c->pf->url(root_url, rlen, model, c->stream, &c->url) != OR_OK ||
+        build_headers(c) != OR_OK) {
+        record(c, 500, "cannot build the provider request");
+        reply_ir_error(req, cf, ir_error(500, NULL, "cannot build the provider request"), 500,
+                       hdrs);
+        relay_free(c);
+        return;
     }
     or_up_request rq = {
         .method = "POST",
-        .url = c->url,
+        .url = c->url.data,
         .headers = c->hdrs,
         .nheaders = c->nhdrs,
         .body = c->body,
@@ -418,13 +657,11 @@ void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params
     static const or_up_callbacks cbs = {on_up_head, on_up_data, on_up_done};
     static const or_http_stream_cb client_cbs = {on_client_drain, on_client_abort};
     or_http_set_stream_cb(req, &client_cbs, c);
-    e = or_up_start(or_worker_of(req)->up, &rq, &cbs, c, &c->up);
-    if (e != OR_OK) {
+    if (or_up_start(or_worker_of(req)->up, &rq, &cbs, c, &c->up) != OR_OK) {
         record(c, 502, "could not start the upstream request");
-        or_reply_error(req, 502, "api_error", "upstream_error",
-                       "could not start the upstream request");
-        chat_free(c);
+        reply_ir_error(req, cf,
+                       ir_error(502, "upstream_error", "could not start the upstream request"), 502,
+                       hdrs);
+        relay_free(c);
     }
-out:
-    json_decref(root);
 }

@@ -1,6 +1,7 @@
 /*
- * provider.c — the provider table. OpenAI-compatible API-key providers are one row each; a
- * provider with quirks gets hooks in its own file (none yet).
+ * provider.c — the provider table. OpenAI-compatible API-key providers are one row each, then
+ * the providers of other wire formats; a provider with quirks gets hooks in its own file
+ * (none yet).
  */
 #include "provider/provider.h"
 
@@ -64,6 +65,28 @@ static const or_provider table[] = {
      NULL, MODELS("LongCat-Flash-Chat")},
 };
 
+#define ANTHROPIC_MSGS "/messages", "/models", OR_FMT_ANTHROPIC
+#define ANTHROPIC_VERSION "anthropic-version: 2023-06-01\n"
+
+/* Providers whose wire format is not OpenAI chat. */
+static const or_provider other_formats[] = {
+    {"anthropic", NULL, "Anthropic", "https://api.anthropic.com/v1", ANTHROPIC_MSGS,
+     OR_AUTH_X_API_KEY, ANTHROPIC_VERSION,
+     MODELS("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest")},
+    {"glm", NULL, "GLM (Z.AI coding plan)", "https://api.z.ai/api/anthropic/v1", ANTHROPIC_MSGS,
+     OR_AUTH_X_API_KEY, ANTHROPIC_VERSION, MODELS("glm-4.6", "glm-4.5", "glm-4.5-air")},
+    {"minimax", NULL, "MiniMax", "https://api.minimax.io/anthropic/v1", ANTHROPIC_MSGS,
+     OR_AUTH_BEARER, ANTHROPIC_VERSION, MODELS("MiniMax-M2")},
+    {"kimi-coding", "kmc", "Kimi for Coding", "https://api.kimi.com/coding/v1", ANTHROPIC_MSGS,
+     OR_AUTH_X_API_KEY, ANTHROPIC_VERSION, MODELS("kimi-for-coding")},
+    {"gemini", NULL, "Google Gemini", "https://generativelanguage.googleapis.com/v1beta",
+     ":generateContent", "/models", OR_FMT_GEMINI, OR_AUTH_GOOG, NULL,
+     MODELS("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")},
+    {"openai-responses", NULL, "OpenAI (Responses API)", "https://api.openai.com/v1", "/responses",
+     "/models", OR_FMT_RESPONSES, OR_AUTH_BEARER, NULL,
+     MODELS("gpt-5", "gpt-5-codex", "gpt-5-mini", "o3", "o4-mini")},
+};
+
 static const char *const format_names[OR_FMT_COUNT] = {
     [OR_FMT_OPENAI] = "openai",
     [OR_FMT_ANTHROPIC] = "claude",
@@ -76,22 +99,29 @@ static bool same(const char *name, const char *s, size_t len)
     return name && strlen(name) == len && memcmp(name, s, len) == 0;
 }
 
+#define NTABLE (sizeof table / sizeof table[0])
+#define NOTHER (sizeof other_formats / sizeof other_formats[0])
+
 const or_provider *or_provider_find(const char *id_or_alias, size_t len)
 {
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (same(table[i].id, id_or_alias, len) || same(table[i].alias, id_or_alias, len))
-            return &table[i];
+    for (size_t i = 0; i < or_provider_count(); i++) {
+        const or_provider *p = or_provider_at(i);
+        if (same(p->id, id_or_alias, len) || same(p->alias, id_or_alias, len))
+            return p;
+    }
     return NULL;
 }
 
 size_t or_provider_count(void)
 {
-    return sizeof table / sizeof table[0];
+    return NTABLE + NOTHER;
 }
 
 const or_provider *or_provider_at(size_t i)
 {
-    return i < or_provider_count() ? &table[i] : NULL;
+    if (i < NTABLE)
+        return &table[i];
+    return i < NTABLE + NOTHER ? &other_formats[i - NTABLE] : NULL;
 }
 
 const char *or_format_name(or_format f)

@@ -1,0 +1,179 @@
+/*
+ * endpoints.c — the client API endpoints: each reads what its format puts where (model and
+ * stream flag in the body, or in the URL for Gemini) and hands the request to the relay.
+ */
+#include "gateway/gateway.h"
+#include "gateway/relay.h"
+#include "http/reply.h"
+#include "provider/provider.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The body as a JSON object, or NULL after replying 400 in the client's format. */
+static json_t *body_object(or_http_req *req, or_format f)
+{
+    const or_buf *raw = or_http_body(req);
+    if (raw->len == 0) {
+        or_relay_reply_error(req, f, 400, "invalid_body", NULL,
+                             "Request body is empty: expected a JSON object");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(raw->data, raw->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        or_relay_reply_error(req, f, 400, "invalid_json", NULL,
+                             "Request body is not a valid JSON object: %s",
+                             root ? "top-level value is not an object" : jerr.text);
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* Endpoints whose body carries `model` and `stream`. */
+static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char *endpoint)
+{
+    json_t *root = body_object(req, f);
+    if (!root)
+        return;
+    json_t *js = json_object_get(root, "stream");
+    if (js && !json_is_boolean(js)) {
+        or_relay_reply_error(req, f, 400, "invalid_stream", NULL, "`stream` must be a boolean");
+        json_decref(root);
+        return;
+    }
+    or_relay_opts o = {
+        .client = f,
+        .endpoint = endpoint,
+        .model = json_string_value(json_object_get(root, "model")),
+        .stream = json_is_true(js),
+        .model_in_body = true,
+    };
+    or_relay_start(req, app, root, &o);
+    json_decref(root);
+}
+
+void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)p;
+    body_endpoint(req, app, OR_FMT_OPENAI, "/v1/chat/completions");
+}
+
+void or_gw_messages(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)p;
+    body_endpoint(req, app, OR_FMT_ANTHROPIC, "/v1/messages");
+}
+
+void or_gw_responses(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)p;
+    body_endpoint(req, app, OR_FMT_RESPONSES, "/v1/responses");
+}
+
+/* GET /v1/responses: Codex first tries a WebSocket; 426 makes it fall back to HTTP at once. */
+void or_gw_responses_get(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)app;
+    (void)p;
+    const char *up = or_http_header(req, "upgrade");
+    if (up && strcasecmp(up, "websocket") == 0) {
+        or_relay_reply_error(req, OR_FMT_RESPONSES, 426, "websocket_not_supported",
+                             "Upgrade: HTTP/1.1\r\n",
+                             "WebSocket transport is not supported here; use HTTP POST "
+                             "/v1/responses");
+        return;
+    }
+    or_relay_reply_error(req, OR_FMT_RESPONSES, 405, "method_not_allowed", NULL,
+                         "Use POST /v1/responses");
+}
+
+/* A rough local token count (≈ 4 characters per token) over what the model would read. */
+static long estimate_tokens(const json_t *ir)
+{
+    char *dump = json_dumps(ir, JSON_COMPACT);
+    long n = dump ? (long)(strlen(dump) + 3) / 4 : 0;
+    free(dump);
+    return n;
+}
+
+static void count_tokens(or_http_req *req, or_format f, json_t *root, const char *key)
+{
+    json_t *ir = NULL;
+    or_errbuf eb = {{0}};
+    const or_fmt *fmt = or_fmt_get(f);
+    if (fmt->req_to_ir(root, &ir, &eb) != OR_OK) {
+        or_relay_reply_error(req, f, 400, "invalid_request", NULL, "%s", eb.msg);
+        return;
+    }
+    json_object_del(ir, "model");
+    json_object_del(ir, "extra");
+    long n = estimate_tokens(ir);
+    json_decref(ir);
+    or_reply_json(req, 200, json_pack("{s:I}", key, (json_int_t)n), NULL);
+}
+
+void or_gw_count_tokens(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    (void)app;
+    (void)p;
+    json_t *root = body_object(req, OR_FMT_ANTHROPIC);
+    if (!root)
+        return;
+    count_tokens(req, OR_FMT_ANTHROPIC, root, "input_tokens");
+    json_decref(root);
+}
+
+static bool query_has(const char *query, const char *kv)
+{
+    size_t n = strlen(kv);
+    for (const char *q = query; q && *q;) {
+        if (strncmp(q, kv, n) == 0 && (q[n] == '&' || q[n] == '\0'))
+            return true;
+        q = strchr(q, '&');
+        if (q)
+            q++;
+    }
+    return false;
+}
+
+/* POST /v1beta/models/{model}:{action}; the model may contain '/' (ours do) or be %2F-encoded
+ * — the route decoded it; the action follows the last ':'. */
+void or_gw_gemini(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    const char *rest = p->n ? p->v[0] : "";
+    const char *colon = strrchr(rest, ':');
+    if (!colon) {
+        or_relay_reply_error(req, OR_FMT_GEMINI, 404, "not_found", NULL,
+                             "Expected /v1beta/models/{model}:generateContent");
+        return;
+    }
+    char model[256];
+    snprintf(model, sizeof model, "%.*s", (int)(colon - rest), rest);
+    const char *action = colon + 1;
+    json_t *root = body_object(req, OR_FMT_GEMINI);
+    if (!root)
+        return;
+    if (strcmp(action, "countTokens") == 0) {
+        /* countTokens may wrap the request as {generateContentRequest:{…}} */
+        json_t *inner = json_object_get(root, "generateContentRequest");
+        count_tokens(req, OR_FMT_GEMINI, json_is_object(inner) ? inner : root, "totalTokens");
+    } else if (strcmp(action, "generateContent") == 0 ||
+               strcmp(action, "streamGenerateContent") == 0) {
+        or_relay_opts o = {
+            .client = OR_FMT_GEMINI,
+            .endpoint = "/v1beta/models:generateContent",
+            .model = strncmp(model, "models/", 7) == 0 ? model + 7 : model,
+            .stream = action[0] == 's',
+            .gemini_sse = query_has(or_http_query(req), "alt=sse"),
+            .model_in_body = false,
+        };
+        or_relay_start(req, app, root, &o);
+    } else {
+        or_relay_reply_error(req, OR_FMT_GEMINI, 404, "not_found", NULL,
+                             "Unknown model action `%s`", action);
+    }
+    json_decref(root);
+}

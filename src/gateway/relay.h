@@ -1,0 +1,35 @@
+/*
+ * relay.h — one client request relayed to one provider connection: the body translated (or
+ * passed through with only the model changed), the reply streamed back translated (or passed
+ * through), usage recorded.
+ *
+ * Client and provider format equal → passthrough: the body is spliced in place, reply bytes are
+ * forwarded untouched (usage read on the way). Different → hub and spoke through the IR
+ * (docs/internals/IR.md): request client→IR→provider; reply provider events→IR→client events.
+ * Every error the client sees is in its own format. Runs on the request's worker thread and
+ * owns the request until it ends it.
+ */
+#ifndef OR_GATEWAY_RELAY_H
+#define OR_GATEWAY_RELAY_H
+
+#include "fmt/fmt.h"
+#include "gateway/app.h"
+
+typedef struct {
+    or_format client;     /* the format the client speaks (from the endpoint) */
+    const char *endpoint; /* for usage rows: "/v1/messages" */
+    const char *model;    /* the model the client asked for ("openai/gpt-4o-mini") */
+    bool stream;          /* the client wants a stream */
+    bool gemini_sse;      /* Gemini client: ?alt=sse */
+    bool model_in_body;   /* passthrough must rewrite the body's model (not for Gemini) */
+} or_relay_opts;
+
+/* body: the parsed client body (borrowed). Ends the request now or later. */
+void or_relay_start(or_http_req *req, or_app *app, json_t *body, const or_relay_opts *o);
+
+/* Replies with an error in the given client format ({status, error_type, message} IR error). */
+void or_relay_reply_error(or_http_req *req, or_format client, int status, const char *code,
+                          const char *extra_headers, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+#endif
