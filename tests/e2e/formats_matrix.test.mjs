@@ -64,7 +64,7 @@ for (const client of CLIENT_KINDS) {
       const mode = stream ? '-stream' : '';
 
       cell(client, provider, `text${mode}`, async (t) => {
-        const prompt = `matrix ${client} to ${provider} ${++n}`;
+        const prompt = `matrix ${client} to ${provider} #${++n}.`;
         const r = await runText(env.client(client), { model: modelFor(provider), prompt, stream, system: 'Be brief.' });
         const recs = upstream(env.mock, prompt, provider);
         assert.equal(recs.length, 1, `one upstream request (got ${recs.length}: ${recs.map((x) => `${x.status} ${x.path}`).join(', ')})`);
@@ -74,7 +74,7 @@ for (const client of CLIENT_KINDS) {
       });
 
       cell(client, provider, `tool${mode}`, async (t) => {
-        const prompt = `matrix tool ${client} to ${provider} ${++n}`;
+        const prompt = `matrix tool ${client} to ${provider} #${++n}.`;
         const rt = await runToolRoundTrip(env.client(client), { model: modelFor(provider), prompt, stream });
         const recs = upstream(env.mock, prompt, provider);
         assert.ok(recs.length >= 1, 'the first request reached the provider');
