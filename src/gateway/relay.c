@@ -456,6 +456,21 @@ out:
     return err;
 }
 
+static or_err serialize_body(relay *c, json_t *root, bool model_in_body)
+{
+    json_t *copy = json_deep_copy(root);
+    if (!copy)
+        return OR_ENOMEM;
+    if (model_in_body)
+        json_object_set_new(copy, "model", json_stringn(c->t.model, c->t.model_len));
+    c->body = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (!c->body)
+        return OR_ENOMEM;
+    c->body_len = strlen(c->body);
+    return OR_OK;
+}
+
 static or_err translate_body(relay *c, json_t *root, or_errbuf *eb)
 {
     json_t *ir = NULL, *pbody = NULL;
@@ -609,6 +624,8 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
 
     if (c->translate)
         e = translate_body(c, root, &eb);
+    else if (o->body_not_raw)
+        e = serialize_body(c, root, o->model_in_body);
     else if (o->model_in_body)
         e = splice_model(c, root, or_http_body(req));
     else {
