@@ -249,7 +249,7 @@ static or_err tools_wire(const json_t *ir, json_t *body)
                        json_is_object(params)
                            ? json_incref(params)
                            : json_pack("{s:s,s:{}}", "type", "object", "properties")) &&
-                  !(json_is_boolean(strict) && put(fn, "strict", json_incref(strict)));
+                  !(json_is_true(strict) && put(fn, "strict", json_true()));
         if (!ok) {
             json_decref(fn);
             json_decref(a);
@@ -278,15 +278,33 @@ static or_err tools_wire(const json_t *ir, json_t *body)
     return OR_OK;
 }
 
+/* The reasoning_effort to send: thinking.effort, or the client's own word when it came from an
+ * OpenAI client and means the same ("minimal"/"xhigh" survive an OpenAI → OpenAI trip). */
+static const char *effort_word(const json_t *ir)
+{
+    const json_t *extra = json_object_get(json_object_get(ir, "extra"), "openai");
+    const json_t *th = json_object_get(ir, "thinking");
+    const char *effort = str(th, "effort"), *orig = str(extra, "reasoning_effort");
+    const char *type = str(th, "type"), *bucket = or_openai_req_effort(orig);
+    if (type && strcmp(type, "disabled") == 0)
+        return orig && strcmp(orig, "none") == 0 ? orig : NULL;
+    if (effort && bucket && strcmp(bucket, effort) == 0)
+        return orig;
+    return effort;
+}
+
 static or_err sampling_wire(const json_t *ir, json_t *body)
 {
     const json_t *extra = json_object_get(json_object_get(ir, "extra"), "openai");
     json_t *v = json_object_get(ir, "max_tokens");
+    /* OpenAI reasoning models reject max_tokens; a reasoning request (or a client that used the
+     * newer name) gets max_completion_tokens, everything else the name every compatible
+     * upstream knows. */
+    const char *effort = effort_word(ir);
+    bool completion =
+        json_object_get(extra, "max_completion_tokens") || (effort && strcmp(effort, "none") != 0);
     if (json_is_integer(v) &&
-        put(body,
-            json_object_get(extra, "max_completion_tokens") ? "max_completion_tokens"
-                                                            : "max_tokens",
-            json_incref(v)))
+        put(body, completion ? "max_completion_tokens" : "max_tokens", json_incref(v)))
         return OR_ENOMEM;
     static const char *const nums[] = {"temperature", "top_p"};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
@@ -317,14 +335,7 @@ static or_err sampling_wire(const json_t *ir, json_t *body)
 static or_err options_wire(const json_t *ir, json_t *body)
 {
     const json_t *extra = json_object_get(json_object_get(ir, "extra"), "openai");
-    const json_t *th = json_object_get(ir, "thinking");
-    const char *effort = str(th, "effort"), *orig = str(extra, "reasoning_effort");
-    const char *type = str(th, "type");
-    if (type && strcmp(type, "disabled") == 0)
-        effort = orig && strcmp(orig, "none") == 0 ? orig : NULL;
-    else if (effort && orig && or_openai_req_effort(orig) &&
-             strcmp(or_openai_req_effort(orig), effort) == 0)
-        effort = orig; /* "minimal"/"xhigh" survive an OpenAI → OpenAI trip */
+    const char *effort = effort_word(ir);
     if (effort && put(body, "reasoning_effort", json_string(effort)))
         return OR_ENOMEM;
 

@@ -65,47 +65,33 @@ static json_int_t num(const json_t *o, const char *k)
     return 0;
 }
 
+/* OpenAI reports cached and reasoning tokens (0 when none) and has no cache writes, so the IR
+ * gets all five counters. */
 json_t *or_openai_resp_usage_to_ir(const json_t *u)
 {
     if (!json_is_object(u))
         return NULL;
-    json_t *r = json_pack("{s:I,s:I}", "input_tokens", num(u, "prompt_tokens"), "output_tokens",
-                          num(u, "completion_tokens"));
-    if (!r)
-        return NULL;
     const json_t *pd = json_object_get(u, "prompt_tokens_details");
     const json_t *cd = json_object_get(u, "completion_tokens_details");
     /* DeepSeek reports cache hits at the top level. */
-    const json_t *cobj = json_object_get(pd, "cached_tokens") ? pd : u;
-    const char *ckey = cobj == pd ? "cached_tokens" : "prompt_cache_hit_tokens";
-    if ((json_object_get(cobj, ckey) && put(r, "cached_tokens", json_integer(num(cobj, ckey)))) ||
-        (json_object_get(cd, "reasoning_tokens") &&
-         put(r, "reasoning_tokens", json_integer(num(cd, "reasoning_tokens"))))) {
-        json_decref(r);
-        return NULL;
-    }
-    return r;
+    json_int_t cached = json_object_get(pd, "cached_tokens") ? num(pd, "cached_tokens")
+                                                             : num(u, "prompt_cache_hit_tokens");
+    return json_pack("{s:I,s:I,s:I,s:I,s:I}", "input_tokens", num(u, "prompt_tokens"),
+                     "output_tokens", num(u, "completion_tokens"), "cached_tokens", cached,
+                     "reasoning_tokens", num(cd, "reasoning_tokens"), "cache_creation_tokens",
+                     (json_int_t)0);
 }
 
+/* As OpenAI itself answers: the details objects are always there. */
 json_t *or_openai_resp_usage_from_ir(const json_t *u)
 {
     if (!json_is_object(u))
         return NULL;
     json_int_t in = num(u, "input_tokens"), out = num(u, "output_tokens");
-    json_t *r = json_pack("{s:I,s:I,s:I}", "prompt_tokens", in, "completion_tokens", out,
-                          "total_tokens", in + out);
-    if (!r)
-        return NULL;
-    if ((json_object_get(u, "cached_tokens") &&
-         put(r, "prompt_tokens_details",
-             json_pack("{s:I}", "cached_tokens", num(u, "cached_tokens")))) ||
-        (json_object_get(u, "reasoning_tokens") &&
-         put(r, "completion_tokens_details",
-             json_pack("{s:I}", "reasoning_tokens", num(u, "reasoning_tokens"))))) {
-        json_decref(r);
-        return NULL;
-    }
-    return r;
+    return json_pack("{s:I,s:I,s:I,s:{s:I},s:{s:I}}", "prompt_tokens", in, "completion_tokens", out,
+                     "total_tokens", in + out, "prompt_tokens_details", "cached_tokens",
+                     num(u, "cached_tokens"), "completion_tokens_details", "reasoning_tokens",
+                     num(u, "reasoning_tokens"));
 }
 
 /* ---- non-stream responses ---- */
@@ -350,11 +336,13 @@ static int word_index(const char *w)
     return -1;
 }
 
-static const char *status_type(int status)
+static const char *status_type(int status, const char *from_body)
 {
     for (size_t i = 0; i < sizeof by_status / sizeof by_status[0]; i++)
         if (by_status[i].status == status)
             return by_status[i].type;
+    if (from_body)
+        return from_body;
     return status >= 400 && status < 500 ? "invalid_request_error" : "api_error";
 }
 
@@ -403,7 +391,9 @@ json_t *or_openai_resp_error_to_ir(int status, const json_t *body)
         json_int_t c = json_is_integer(code) ? json_integer_value(code) : 0;
         status = c >= 400 && c <= 599 ? (int)c : wi >= 0 ? by_word[wi].status : 502;
     }
-    const char *irtype = wi >= 0 ? by_word[wi].type : status_type(status);
+    /* A status with one meaning wins over the body's word (OpenAI calls a bad key an
+     * invalid_request_error); otherwise the word, then the status class. */
+    const char *irtype = status_type(status, wi >= 0 ? by_word[wi].type : NULL);
 
     char fallback[OR_OPENAI_MAX_ERR_TEXT + 64];
     if (!msg) {
@@ -427,18 +417,19 @@ json_t *or_openai_resp_error_to_ir(int status, const json_t *body)
     return r;
 }
 
-/* IR type → OpenAI error.type and error.code. */
+/* IR type → OpenAI error.type and error.code, as OpenAI itself words them (a bad key is an
+ * invalid_request_error with code invalid_api_key; a 429 is type "requests"). */
 static const struct {
     const char *ir, *type, *code;
 } wire_types[] = {
     {"invalid_request_error", "invalid_request_error", NULL},
-    {"authentication_error", "authentication_error", "invalid_api_key"},
+    {"authentication_error", "invalid_request_error", "invalid_api_key"},
     {"permission_error", "permission_error", NULL},
-    {"not_found_error", "not_found_error", "model_not_found"},
-    {"rate_limit_error", "rate_limit_error", "rate_limit_exceeded"},
+    {"not_found_error", "invalid_request_error", NULL},
+    {"rate_limit_error", "requests", "rate_limit_exceeded"},
     {"api_error", "server_error", NULL},
-    {"overloaded_error", "server_error", "overloaded"},
-    {"timeout_error", "timeout_error", "timeout"},
+    {"overloaded_error", "server_error", NULL},
+    {"timeout_error", "server_error", "timeout"},
 };
 
 json_t *or_openai_resp_error_from_ir(const json_t *err)

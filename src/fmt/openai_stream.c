@@ -292,7 +292,7 @@ or_err or_openai_stream_dec_end(or_fmt_dec *d, json_t *out, or_errbuf *eb)
         return finish(d, out);
     return fail_stream(d,
                        json_pack("{s:i,s:s,s:s}", "status", 502, "error_type", "api_error",
-                                 "message", "stream ended unexpectedly"),
+                                 "message", "upstream stream ended before completion"),
                        out);
 }
 
