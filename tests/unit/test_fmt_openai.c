@@ -275,12 +275,23 @@ static void test_req_from_foreign_ir(void)
                "{\"role\":\"user\",\"content\":\"[tool result toolu_zz] late\"}]"));
     /* No tools: tool_choice and parallel_tool_calls would be a 400. */
     CHECK(!at(out, "tool_choice") && !at(out, "parallel_tool_calls") && !at(out, "tools"));
-    CHECK(I(out, "max_tokens") == 64000 && !at(out, "max_completion_tokens"));
+    /* A reasoning request: OpenAI reasoning models only take max_completion_tokens. */
+    CHECK(I(out, "max_completion_tokens") == 64000 && !at(out, "max_tokens"));
     CHECK(!at(out, "top_k") && !at(out, "metadata") && !at(out, "context_management"));
     CHECK(json_array_size(at(out, "stop")) == 4);
     /* Usage is always requested upstream so the gateway can record it. */
     CHECK(same(at(out, "stream_options"), "{\"include_usage\":true}"));
     CHECK_STR(S(out, "reasoning_effort"), "high");
+    json_decref(out);
+    json_decref(ir);
+
+    /* Without reasoning the name every compatible upstream knows; strict only when true. */
+    ir = J("{\"model\":\"m\",\"messages\":[],\"max_tokens\":5,\"tools\":[{\"name\":\"t\","
+           "\"strict\":false}],\"thinking\":{\"type\":\"disabled\"}}");
+    CHECK(F->req_from_ir(ir, &out, &eb) == OR_OK);
+    CHECK(same(out, "{\"model\":\"m\",\"messages\":[],\"max_tokens\":5,\"tools\":[{\"type\":"
+                    "\"function\",\"function\":{\"name\":\"t\",\"parameters\":{\"type\":"
+                    "\"object\",\"properties\":{}}}}]}"));
     json_decref(out);
     json_decref(ir);
 
@@ -310,7 +321,7 @@ static void test_resp(void)
                "{\"type\":\"tool_call\",\"id\":\"call_9\",\"name\":\"w\",\"arguments\":"
                "\"{\\\"c\\\":1}\"}],\"stop_reason\":\"tool_calls\",\"usage\":{"
                "\"input_tokens\":12,\"output_tokens\":7,\"cached_tokens\":4,"
-               "\"reasoning_tokens\":3}}"));
+               "\"reasoning_tokens\":3,\"cache_creation_tokens\":0}}"));
     or_fmt_opts o = {.model = "my-alias", .id = "chatcmpl-gw", .created = 1700000000};
     CHECK(F->resp_from_ir(ir, &o, &out, &eb) == OR_OK);
     CHECK(same(out, "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1700000000,"
@@ -362,7 +373,7 @@ static void test_errors(void)
         {401,
          "{\"error\":{\"message\":\"Incorrect API key\",\"type\":\"invalid_request_error\","
          "\"code\":\"invalid_api_key\"}}",
-         "invalid_request_error", "Incorrect API key", NULL, 401},
+         "authentication_error", "Incorrect API key", NULL, 401},
         {429, "{\"error\":{\"message\":\"quota\",\"type\":\"insufficient_quota\"}}",
          "rate_limit_error", "quota", NULL, 429},
         {529,
@@ -398,7 +409,7 @@ static void test_errors(void)
     }
     json_t *ir = J("{\"status\":429,\"error_type\":\"rate_limit_error\",\"message\":\"slow\"}");
     json_t *w = F->error_from_ir(ir);
-    CHECK(same(w, "{\"error\":{\"message\":\"slow\",\"type\":\"rate_limit_error\",\"param\":null,"
+    CHECK(same(w, "{\"error\":{\"message\":\"slow\",\"type\":\"requests\",\"param\":null,"
                   "\"code\":\"rate_limit_exceeded\"}}"));
     json_decref(w);
     json_decref(ir);
@@ -467,7 +478,8 @@ static void test_dec_basic(void)
                     "{\"type\":\"tool_args\",\"index\":2,\"arguments\":\"{\\\"a\\\"\"},"
                     "{\"type\":\"tool_args\",\"index\":2,\"arguments\":\":1}\"},"
                     "{\"type\":\"tool_call\",\"index\":3,\"id\":\"call_y\",\"name\":\"g\"},"
-                    "{\"type\":\"usage\",\"usage\":{\"input_tokens\":3,\"output_tokens\":4}},"
+                    "{\"type\":\"usage\",\"usage\":{\"input_tokens\":3,\"output_tokens\":4,"
+                    "\"cached_tokens\":0,\"reasoning_tokens\":0,\"cache_creation_tokens\":0}},"
                     "{\"type\":\"stop\",\"stop_reason\":\"tool_calls\"},"
                     "{\"type\":\"done\"}]"));
     json_decref(out);
@@ -480,9 +492,10 @@ static void test_dec_ends(void)
     static const char *const cut[] = {
         "{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}"};
     json_t *out = decode(cut, 1, true, &err);
-    CHECK(same(out, "[{\"type\":\"start\",\"id\":\"c\"},{\"type\":\"text\",\"index\":0,\"text\":"
-                    "\"par\"},{\"type\":\"error\",\"status\":502,\"error_type\":\"api_error\","
-                    "\"message\":\"stream ended unexpectedly\"},{\"type\":\"done\"}]"));
+    CHECK(same(out,
+               "[{\"type\":\"start\",\"id\":\"c\"},{\"type\":\"text\",\"index\":0,\"text\":"
+               "\"par\"},{\"type\":\"error\",\"status\":502,\"error_type\":\"api_error\","
+               "\"message\":\"upstream stream ended before completion\"},{\"type\":\"done\"}]"));
     json_decref(out);
 
     /* finish_reason but no [DONE]: complete; "stop" after tool calls becomes tool_calls. */
@@ -499,7 +512,8 @@ static void test_dec_ends(void)
                     "{\"type\":\"tool_args\",\"index\":0,\"arguments\":\"{}\"},"
                     "{\"type\":\"tool_call\",\"index\":1,\"id\":\"b\",\"name\":\"g\"},"
                     "{\"type\":\"tool_args\",\"index\":1,\"arguments\":\"{}\"},"
-                    "{\"type\":\"usage\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}},"
+                    "{\"type\":\"usage\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2,"
+                    "\"cached_tokens\":0,\"reasoning_tokens\":0,\"cache_creation_tokens\":0}},"
                     "{\"type\":\"stop\",\"stop_reason\":\"tool_calls\"},{\"type\":\"done\"}]"));
     json_decref(out);
 
@@ -596,12 +610,13 @@ static void test_enc(void)
                           "null")
                 CH("{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]}", "null")
                     CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1}\"}}]}",
-                       "null")
-                        CH("{}", "\"tool_calls\"")
-                            ENV("\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_"
-                                "tokens\":5,"
-                                "\"total_tokens\":15,\"prompt_tokens_details\":{\"cached_tokens\":"
-                                "2}}") "data: [DONE]\n\n";
+                       "null") CH("{}", "\"tool_calls\"")
+                        ENV("\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_"
+                            "tokens\":5,"
+                            "\"total_tokens\":15,\"prompt_tokens_details\":{\"cached_tokens\":"
+                            "2},\"completion_tokens_details\":{\"reasoning_tokens\":0}}") "data: "
+                                                                                          "[DONE]"
+                                                                                          "\n\n";
     CHECK_STR(got, want);
     free(got);
 
@@ -627,7 +642,7 @@ static void test_enc(void)
         "\"model\":\"alias\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"},"
         "\"finish_reason\":null}]}\n\n"
         "data: {\"error\":{\"message\":\"Overloaded\",\"type\":\"server_error\",\"param\":null,"
-        "\"code\":\"overloaded\"}}\n\n"
+        "\"code\":null}}\n\n"
         "data: [DONE]\n\n";
     CHECK_STR(got, want_err);
     free(got);
@@ -680,7 +695,7 @@ static void test_roundtrip_split(void)
                        "{\"type\":\"tool_args\",\"index\":3,\"arguments\":\"{}\"},"
                        "{\"type\":\"tool_args\",\"index\":2,\"arguments\":\"1}\"},"
                        "{\"type\":\"usage\",\"usage\":{\"input_tokens\":10,\"output_tokens\":5,"
-                       "\"cached_tokens\":2}},"
+                       "\"cached_tokens\":2,\"reasoning_tokens\":0,\"cache_creation_tokens\":0}},"
                        "{\"type\":\"stop\",\"stop_reason\":\"tool_calls\"},{\"type\":\"done\"}]";
     int bad = 0;
     for (size_t cut1 = 0; cut1 < len; cut1 += 7) {
