@@ -124,7 +124,7 @@ static char *result_text(const json_t *content)
             or_buf_append(&b, json_string_value(t), json_string_length(t)) != OR_OK)
             goto fail;
     }
-    if (or_buf_reserve(&b, 0) != OR_OK)
+    if (or_buf_append(&b, "", 0) != OR_OK)
         goto fail;
     return or_buf_take(&b, NULL);
 fail:

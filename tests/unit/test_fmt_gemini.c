@@ -613,7 +613,7 @@ static char *encode(const char *ir_events, bool sse)
     json_array_foreach(evs, i, ev) CHECK(F->enc_event(e, ev, &b) == OR_OK);
     F->enc_free(e);
     json_decref(evs);
-    if (or_buf_reserve(&b, 0) != OR_OK)
+    if (or_buf_append(&b, "", 0) != OR_OK)
         return NULL;
     return or_buf_take(&b, NULL);
 }
