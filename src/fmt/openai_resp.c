@@ -112,8 +112,20 @@ static or_err message_parts(const json_t *msg, json_t *content)
         return OR_ENOMEM;
     json_array_foreach(c, i, p)
     {
-        json_t *t = json_object_get(p, "text");
-        if (json_is_string(t) && json_string_length(t) &&
+        /* parts: text, or Mistral's thinking {thinking:[{text}]} */
+        const char *type = str(p, "type");
+        bool think = type && strcmp(type, "thinking") == 0;
+        json_t *t = json_object_get(p, "text"), *tl = json_object_get(p, "thinking"), *q;
+        size_t j;
+        if (think)
+            json_array_foreach(tl, j, q)
+            {
+                json_t *qt = json_object_get(q, "text");
+                if (json_is_string(qt) && json_string_length(qt) &&
+                    push(content, json_pack("{s:s,s:O}", "type", "thinking", "text", qt)))
+                    return OR_ENOMEM;
+            }
+        if (!think && json_is_string(t) && json_string_length(t) &&
             push(content, json_pack("{s:s,s:O}", "type", "text", "text", t)))
             return OR_ENOMEM;
     }

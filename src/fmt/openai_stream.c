@@ -172,8 +172,29 @@ static or_err delta_events(or_fmt_dec *d, const json_t *delta, json_t *out, or_e
         return e;
     if (json_is_string(c) && json_string_length(c) && (e = text_event(d, K_TEXT, c, out)))
         return e;
-    size_t i;
-    json_t *item;
+    size_t i, j;
+    json_t *item, *t;
+    /* Mistral's reasoning models stream content as parts: text, and thinking holding text. */
+    json_array_foreach(c, i, item)
+    {
+        const char *type = str(item, "type");
+        bool think = type && strcmp(type, "thinking") == 0;
+        json_t *list = think ? json_object_get(item, "thinking") : NULL;
+        if (think && json_is_string(list) && json_string_length(list))
+            e = text_event(d, K_THINK, list, out);
+        json_array_foreach(list, j, t)
+        {
+            json_t *text = json_object_get(t, "text");
+            if (e == OR_OK && json_is_string(text) && json_string_length(text))
+                e = text_event(d, K_THINK, text, out);
+        }
+        json_t *text = json_object_get(item, "text");
+        if (e == OR_OK && type && strcmp(type, "text") == 0 && json_is_string(text) &&
+            json_string_length(text))
+            e = text_event(d, K_TEXT, text, out);
+        if (e != OR_OK)
+            return e;
+    }
     json_array_foreach(json_object_get(delta, "tool_calls"), i, item)
     {
         if (json_is_object(item) && (e = tool_delta(d, item, out, eb)) != OR_OK)

@@ -530,6 +530,21 @@ static void test_dec_ends(void)
     CHECK_STR(S(out, "3.type"), "done");
     json_decref(out);
 
+    /* Mistral reasoning parts; an empty-choices keep-alive changes nothing. */
+    static const char *const mistral[] = {
+        "{\"id\":\"m\",\"choices\":[{\"delta\":{\"content\":[{\"type\":\"thinking\","
+        "\"thinking\":[{\"type\":\"text\",\"text\":\"plan\"}]}]}}]}",
+        "{\"choices\":[]}",
+        "{\"choices\":[{\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]},"
+        "\"finish_reason\":\"stop\"}]}",
+        "[DONE]"};
+    out = decode(mistral, 4, true, &err);
+    CHECK(same(out, "[{\"type\":\"start\",\"id\":\"m\"},"
+                    "{\"type\":\"thinking\",\"index\":0,\"text\":\"plan\"},"
+                    "{\"type\":\"text\",\"index\":1,\"text\":\"ok\"},"
+                    "{\"type\":\"stop\",\"stop_reason\":\"stop\"},{\"type\":\"done\"}]"));
+    json_decref(out);
+
     /* Not JSON: the decoder says so. */
     static const char *const junk[] = {"{\"choices\":[", "x"};
     out = decode(junk, 2, false, &err);
