@@ -185,12 +185,19 @@ const char *or_responses_type_for(int status, const char *code, const char *type
 
 int or_responses_status_for_code(const char *code)
 {
+    static const struct {
+        const char *type;
+        int status;
+    } map[] = {
+        {"invalid_request_error", 400}, {"authentication_error", 401}, {"permission_error", 403},
+        {"not_found_error", 404},       {"rate_limit_error", 429},     {"overloaded_error", 503},
+        {"timeout_error", 504},
+    };
     const char *t = or_responses_type_for(0, code, NULL);
-    if (strcmp(t, "rate_limit_error") == 0)
-        return 429;
-    if (strcmp(t, "invalid_request_error") == 0 && code)
-        return 400;
-    return 502;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i].type, t) == 0)
+            return map[i].status;
+    return 500;
 }
 
 json_t *or_responses_ir_error(int status, const char *error_type, const char *message,

@@ -291,11 +291,29 @@ json_t *or_responses_error_to_ir(int status, const json_t *body)
 
 json_t *or_responses_error_from_ir(const json_t *err)
 {
-    const char *type = or_responses_str(err, "error_type");
-    const char *msg = or_responses_str(err, "message");
+    /* What OpenAI itself sends for each kind of failure. */
+    static const struct {
+        const char *ir, *type, *code;
+    } wire[] = {
+        {"invalid_request_error", "invalid_request_error", NULL},
+        {"authentication_error", "invalid_request_error", "invalid_api_key"},
+        {"permission_error", "invalid_request_error", NULL},
+        {"not_found_error", "invalid_request_error", "model_not_found"},
+        {"rate_limit_error", "requests", "rate_limit_exceeded"},
+        {"api_error", "server_error", NULL},
+        {"overloaded_error", "server_error", NULL},
+        {"timeout_error", "server_error", NULL},
+    };
+    const char *t = or_responses_str(err, "error_type"), *msg = or_responses_str(err, "message");
     const char *code = or_responses_str(err, "code");
-    if (!type)
-        type = "api_error";
-    return json_pack("{s:{s:s, s:s, s:s, s:n}}", "error", "message", msg ? msg : "error", "type",
-                     type, "code", code ? code : or_responses_code_from_type(type), "param");
+    size_t i = 0, n = sizeof wire / sizeof wire[0];
+    while (i < n && (!t || strcmp(wire[i].ir, t) != 0))
+        i++;
+    /* An OpenAI-style code from the upstream (context_length_exceeded, …) says more. */
+    bool snake = code && *code && strspn(code, "abcdefghijklmnopqrstuvwxyz_") == strlen(code);
+    return json_pack("{s:{s:s, s:s, s:n, s:s?}}", "error", "message", msg ? msg : "upstream error",
+                     "type", i < n ? wire[i].type : "server_error", "param", "code",
+                     snake   ? code
+                     : i < n ? wire[i].code
+                             : NULL);
 }

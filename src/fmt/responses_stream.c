@@ -246,8 +246,10 @@ static or_err on_item_done(or_fmt_dec *d, dslot *s, const json_t *ev, json_t *ou
         if (!s->got_delta)
             e = emit_text(d, s, "thinking", or_responses_str(th, "text"), id, out);
         if (e == OR_OK && enc) {
-            json_t *sig = json_pack("{s:s, s:i, s:s, s:s}", "type", "thinking_signature", "index",
-                                    index_of(d, s), "signature", enc, "encrypted_content", enc);
+            /* Not a `signature`: other vendors' encoders would hand OpenAI's blob to a client that
+             * may replay it to their API. */
+            json_t *sig = json_pack("{s:s, s:i, s:s}", "type", "thinking_signature", "index",
+                                    index_of(d, s), "encrypted_content", enc);
             if (sig && id && or_responses_set(sig, "id", json_string(id)) != 0) {
                 json_decref(sig);
                 sig = NULL;
@@ -292,8 +294,8 @@ static or_err replay_output(or_fmt_dec *d, const json_t *resp, json_t *out)
                                     "arguments", json_object_get(p, "arguments")));
         const char *enc = or_responses_str(p, "encrypted_content");
         if (e == OR_OK && enc)
-            e = push(out, json_pack("{s:s, s:i, s:s, s:s}", "type", "thinking_signature", "index",
-                                    idx, "signature", enc, "encrypted_content", enc));
+            e = push(out, json_pack("{s:s, s:i, s:s}", "type", "thinking_signature", "index", idx,
+                                    "encrypted_content", enc));
     }
     json_decref(content);
     return e;
@@ -416,10 +418,9 @@ or_err or_responses_dec_end(or_fmt_dec *d, json_t *out, or_errbuf *eb)
         return OR_OK;
     /* Without response.completed the answer may be cut anywhere: Codex itself treats this as
      * a disconnect, so the client hears an error, not a clean stop. */
-    return fail(d,
-                or_responses_ir_error(502, "api_error",
-                                      "upstream stream ended before response.completed", NULL),
-                out);
+    return fail(
+        d, or_responses_ir_error(502, "api_error", "upstream stream ended before completion", NULL),
+        out);
 }
 
 /* ======================================================================== encoder */
@@ -541,11 +542,11 @@ static json_t *response_obj(or_fmt_enc *e, const char *status, bool with_output)
     for (size_t i = 0; with_output && !bad && i < e->n; i++)
         if (!e->items[i].open)
             bad |= or_responses_push(output, final_item(&e->items[i]));
-    json_t *usage = with_output ? or_responses_usage_from_ir(e->usage) : json_null();
-    json_t *r = json_pack("{s:s, s:s, s:I, s:s, s:n, s:n, s:s, s:o, s:o}", "id", e->resp_id,
+    json_t *usage = with_output && e->usage ? or_responses_usage_from_ir(e->usage) : json_null();
+    json_t *r = json_pack("{s:s, s:s, s:I, s:s, s:n, s:n, s:s, s:o, s:b, s:o}", "id", e->resp_id,
                           "object", "response", "created_at", (json_int_t)e->created, "status",
                           status, "error", "incomplete_details", "model", e->model ? e->model : "",
-                          "output", output, "usage", usage);
+                          "output", output, "parallel_tool_calls", 1, "usage", usage);
     if (bad) {
         json_decref(r);
         return NULL;
@@ -620,18 +621,17 @@ static or_err close_all(or_fmt_enc *e, or_buf *out)
     return err;
 }
 
-/* The open item for IR block `index` of this kind, or NULL. */
+/* The latest item for IR block `index` of this kind (open or closed), or NULL. */
 static eitem *find_item(or_fmt_enc *e, int index, int kind)
 {
     for (size_t i = e->n; i-- > 0;)
         if (e->items[i].index == index && e->items[i].kind == kind)
-            return e->items[i].open ? &e->items[i] : NULL;
+            return &e->items[i];
     return NULL;
 }
 
-/* A new item at the next output_index, announced with output_item.added. Message and
- * reasoning items close the one before; function calls stay open until the end, so argument
- * deltas arriving interleaved (parallel calls) still have somewhere to go. */
+/* A new item at the next output_index, announced with output_item.added after the item
+ * before is closed: one item streams at a time, as OpenAI does. */
 static or_err open_item(or_fmt_enc *e, int kind, const json_t *ev, or_buf *out, eitem **res)
 {
     static const char *const prefix[] = {[K_MSG] = "msg", [K_CALL] = "fc", [K_REASON] = "rs"};
@@ -668,6 +668,7 @@ static or_err open_item(or_fmt_enc *e, int kind, const json_t *ev, or_buf *out, 
                          "status", "in_progress", "arguments", "", "call_id", it->call_id, "name",
                          it->name);
         e->has_call = true;
+        e->cur = (int)oi;
     } else if (kind == K_MSG) {
         item = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "id", it->id, "type", "message", "status",
                          "in_progress", "role", "assistant", "content");
@@ -704,7 +705,7 @@ static or_err on_text(or_fmt_enc *e, const json_t *ev, or_buf *out, int kind)
     or_err err = OR_OK;
     if (!s || !len)
         return OR_OK;
-    if (!it || (int)(it - e->items) != e->cur)
+    if (!it || !it->open)
         err = open_item(e, kind, ev, out, &it);
     if (err == OR_OK && kind == K_REASON && !it->summary_part) {
         it->summary_part = true;
@@ -735,7 +736,9 @@ static or_err on_signature(or_fmt_enc *e, const json_t *ev, or_buf *out)
     or_err err = OR_OK;
     if (!enc && !sig)
         return OR_OK;
-    if (!it && (err = open_item(e, K_REASON, ev, out, &it)) != OR_OK) /* reasoning, no text */
+    /* Reasoning without summary text gets an item of its own; a signature arriving after its
+     * item closed still reaches response.completed. */
+    if (!it && (err = open_item(e, K_REASON, ev, out, &it)) != OR_OK)
         return err;
     json_decref(it->sig);
     it->sig =
@@ -758,6 +761,9 @@ static or_err on_tool_args(or_fmt_enc *e, const json_t *ev, or_buf *out)
     size_t len = json_string_length(a);
     if (!it || !json_is_string(a) || !len)
         return OR_OK;
+    /* Arguments for a call already closed (deltas of parallel calls interleaving) are still
+     * sent against its output_index: the SDK accumulates them and response.completed carries
+     * the whole arguments. */
     or_err err = keep(e, it, json_string_value(a), len);
     if (err == OR_OK)
         err = sse(e, out, "response.function_call_arguments.delta",

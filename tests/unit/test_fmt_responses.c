@@ -458,7 +458,7 @@ static void test_decode(void)
                    "{'type':'thinking','index':0,'text':'One','id':'rs_1'},"
                    "{'type':'thinking','index':0,'text':'\\n\\n'},"
                    "{'type':'thinking','index':0,'text':'Two'},"
-                   "{'type':'thinking_signature','index':0,'signature':'ENC1',"
+                   "{'type':'thinking_signature','index':0,"
                    "'encrypted_content':'ENC1','id':'rs_1'},"
                    "{'type':'text','index':1,'text':'Hel'},"
                    "{'type':'text','index':1,'text':'lo'},"
@@ -498,7 +498,7 @@ static void test_decode(void)
                    "'slow down','code':'rate_limit_exceeded'},{'type':'done'}]"));
     json_decref(ev);
     ev = decode("data: {'type':'error','code':'server_error','message':'boom'}\n", &err);
-    CHECK(same(ev, "[{'type':'error','status':502,'error_type':'api_error','message':'boom',"
+    CHECK(same(ev, "[{'type':'error','status':500,'error_type':'api_error','message':'boom',"
                    "'code':'server_error'},{'type':'done'}]"));
     json_decref(ev);
 
@@ -634,7 +634,8 @@ static void test_encode(void)
               "response.completed");
     CHECK(same(at(last, "response"),
                "{'id':'up_1','object':'response','created_at':42,'status':'completed',"
-               "'error':null,'incomplete_details':null,'model':'client-model','output':["
+               "'error':null,'incomplete_details':null,'model':'client-model','parallel_tool_calls'"
+               ":true,'output':["
                "{'id':'rs_gw1_0','type':'reasoning','summary':[{'type':'summary_text','text':"
                "'Let me think'}],'encrypted_content':'or-sig:SIG0'},"
                "{'id':'msg_gw1_1','type':'message','status':'completed','role':'assistant',"
@@ -734,8 +735,8 @@ static void test_encode(void)
     free(a);
 
     /* Reasoning with only encrypted content (no summary) still yields a reasoning item. */
-    a = encode("[{'type':'thinking_signature','index':0,'signature':'E','encrypted_content':'E',"
-               "'id':'rs_up'},{'type':'text','index':1,'text':'hi'},{'type':'done'}]",
+    a = encode("[{'type':'thinking_signature','index':0,'encrypted_content':'E','id':'rs_up'},{'"
+               "type':'text','index':1,'text':'hi'},{'type':'done'}]",
                &o, 1);
     parse_sse(a, names, sizeof names, &last, &seq_ok);
     CHECK(same(at(last, "response.output.0"),
@@ -784,7 +785,7 @@ static void test_errors(void)
 
     json_t *ir = J("{'status':429,'error_type':'rate_limit_error','message':'slow down'}");
     json_t *w = F->error_from_ir(ir);
-    CHECK(same(w, "{'error':{'message':'slow down','type':'rate_limit_error','code':"
+    CHECK(same(w, "{'error':{'message':'slow down','type':'requests','code':"
                   "'rate_limit_exceeded','param':null}}"));
     json_decref(w);
     json_decref(ir);
