@@ -121,10 +121,12 @@ bool or_conn_json_url_ok(const char *s)
 
 typedef or_err (*field_fn)(or_conn *c, const json_t *v, bool create, or_errbuf *eb);
 
-static or_err f_provider(or_conn *c, const json_t *v, bool create, or_errbuf *eb)
+static or_err apply_provider(or_conn *c, const json_t *v, bool create, const json_t *nodes,
+                             or_errbuf *eb)
 {
     const char *s = json_string_value(v);
-    const or_provider *p = s ? or_provider_find(s, strlen(s)) : NULL;
+    or_provider scratch;
+    const or_provider *p = s ? or_provider_lookup(nodes, s, strlen(s), &scratch) : NULL;
     if (!s)
         return or_fail(eb, OR_EINVAL, "provider: must be a string");
     if (!p)
@@ -279,16 +281,20 @@ static const struct {
     const char *name;
     field_fn fn;
 } fields[] = {
-    {"provider", f_provider},        {"name", f_name},
-    {"apiKey", f_api_key},           {"authType", f_auth_type},
-    {"priority", f_priority},        {"defaultModel", f_default_model},
-    {"isActive", f_active},          {"testStatus", f_test_status},
+    {"name", f_name},
+    {"apiKey", f_api_key},
+    {"authType", f_auth_type},
+    {"priority", f_priority},
+    {"defaultModel", f_default_model},
+    {"isActive", f_active},
+    {"testStatus", f_test_status},
     {"providerSpecificData", f_psd},
 };
 
-static or_err set_defaults(or_conn *c)
+static or_err set_defaults(or_conn *c, const json_t *nodes)
 {
-    const or_provider *p = or_provider_find(c->provider, strlen(c->provider));
+    or_provider scratch;
+    const or_provider *p = or_provider_lookup(nodes, c->provider, strlen(c->provider), &scratch);
     c->priority = 1;
     c->active = true;
     if (!c->psd && !(c->psd = json_object()))
@@ -299,7 +305,8 @@ static or_err set_defaults(or_conn *c)
     return OR_OK;
 }
 
-or_err or_conn_json_apply(or_conn *c, const json_t *body, bool create, or_errbuf *eb)
+or_err or_conn_json_apply(or_conn *c, const json_t *body, bool create, const json_t *nodes,
+                          or_errbuf *eb)
 {
     or_err e = OR_OK;
 
@@ -313,16 +320,19 @@ or_err or_conn_json_apply(or_conn *c, const json_t *body, bool create, or_errbuf
             e = or_fail(eb, OR_EINVAL, "provider: required");
             goto out;
         }
-        if ((e = f_provider(c, pv, true, eb)) != OR_OK)
+        if ((e = apply_provider(c, pv, true, nodes, eb)) != OR_OK)
             goto out;
-        if ((e = set_defaults(c)) != OR_OK) {
+        if ((e = set_defaults(c, nodes)) != OR_OK) {
             e = or_fail(eb, e, "out of memory");
             goto out;
         }
     }
+    const json_t *pv = json_object_get(body, "provider");
+    if (!create && pv && (e = apply_provider(c, pv, false, nodes, eb)) != OR_OK)
+        goto out;
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         const json_t *v = json_object_get(body, fields[i].name);
-        if (!v || (create && fields[i].fn == f_provider))
+        if (!v)
             continue;
         if ((e = fields[i].fn(c, v, create, eb)) != OR_OK) {
             if (e == OR_ENOMEM)
@@ -334,7 +344,9 @@ or_err or_conn_json_apply(or_conn *c, const json_t *body, bool create, or_errbuf
         e = or_fail(eb, OR_EINVAL, "name: required");
         goto out;
     }
-    const or_provider *p = c->provider ? or_provider_find(c->provider, strlen(c->provider)) : NULL;
+    or_provider scratch;
+    const or_provider *p =
+        c->provider ? or_provider_lookup(nodes, c->provider, strlen(c->provider), &scratch) : NULL;
     if (p && p->auth != OR_AUTH_NONE && (!c->api_key || !*c->api_key) &&
         !(c->auth_type && strcmp(c->auth_type, "oauth") == 0)) {
         e = or_fail(eb, OR_EINVAL, "apiKey: required for provider '%s'", p->id);

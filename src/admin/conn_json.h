@@ -28,8 +28,10 @@ json_t *or_conn_json_encode(const or_conn *c);
 /* Applies body onto c. create: c is zeroed and every default is filled in; otherwise c holds a
  * deep copy of the current row and only the fields present change (providerSpecificData is
  * merged key by key; a null value removes the key). On error c is half-updated: discard it with
- * or_conn_clear. OR_EINVAL with eb naming the field. */
-or_err or_conn_json_apply(or_conn *c, const json_t *body, bool create, or_errbuf *eb);
+ * or_conn_clear. OR_EINVAL with eb naming the field. nodes: the configured provider nodes
+ * (settings.providerNodes of a snapshot, may be NULL), so custom providers are accepted too. */
+or_err or_conn_json_apply(or_conn *c, const json_t *body, bool create, const json_t *nodes,
+                          or_errbuf *eb);
 
 /* Wall-clock milliseconds → "2024-05-01T12:00:00.000Z". */
 void or_conn_json_time(int64_t ms, char out[32]);

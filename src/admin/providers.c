@@ -80,7 +80,9 @@ void or_providers_create(or_http_req *req, or_app *app, const or_route_params *p
     json_t *body = or_admin_body_object(req);
     if (!body)
         return;
-    or_err e = or_conn_json_apply(&c, body, true, &eb);
+    json_t *nodes = or_store_setting_get(app->store, OR_PROVIDER_NODES_KEY);
+    or_err e = or_conn_json_apply(&c, body, true, nodes, &eb);
+    json_decref(nodes);
     if (e != OR_OK)
         or_admin_reply_err(req, e, &eb);
     else
@@ -125,7 +127,10 @@ void or_providers_update(or_http_req *req, or_app *app, const or_route_params *p
     }
     if (!(body = or_admin_body_object(req)))
         goto out;
-    if ((e = or_conn_json_apply(&c, body, false, &eb)) != OR_OK) {
+    json_t *nodes = or_store_setting_get(app->store, OR_PROVIDER_NODES_KEY);
+    e = or_conn_json_apply(&c, body, false, nodes, &eb);
+    json_decref(nodes);
+    if (e != OR_OK) {
         or_admin_reply_err(req, e, &eb);
         goto out;
     }
@@ -235,7 +240,11 @@ void or_providers_test(or_http_req *req, or_app *app, const or_route_params *p)
     conn_test *t = calloc(1, sizeof *t);
     or_snapshot *snap = or_store_snapshot(app->store);
     const or_conn *c = or_snapshot_conn(snap, param_id(p));
-    const or_provider *prov = c ? or_provider_find(c->provider, strlen(c->provider)) : NULL;
+    or_provider node_row;
+    const or_provider *prov =
+        c ? or_provider_lookup(json_object_get(snap->settings, OR_PROVIDER_NODES_KEY), c->provider,
+                               strlen(c->provider), &node_row)
+          : NULL;
 
     if (!t) {
         or_reply_error(req, 500, NULL, NULL, "out of memory");

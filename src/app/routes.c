@@ -1,5 +1,6 @@
 #include "app/routes.h"
 #include "admin/admin.h"
+#include "admin/nodes.h"
 #include "admin/translator.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
@@ -45,6 +46,11 @@ static const route routes[] = {
     {"PATCH", "/api/providers/{id}", or_providers_update, SCOPE_MANAGE},
     {"DELETE", "/api/providers/{id}", or_providers_delete, SCOPE_MANAGE},
     {"POST", "/api/providers/{id}/test", or_providers_test, SCOPE_MANAGE},
+    {"GET", "/api/provider-nodes", or_nodes_list, SCOPE_MANAGE},
+    {"POST", "/api/provider-nodes", or_nodes_create, SCOPE_MANAGE},
+    {"PUT", "/api/provider-nodes/{id}", or_nodes_update, SCOPE_MANAGE},
+    {"PATCH", "/api/provider-nodes/{id}", or_nodes_update, SCOPE_MANAGE},
+    {"DELETE", "/api/provider-nodes/{id}", or_nodes_delete, SCOPE_MANAGE},
     {"POST", "/api/translator/detect", or_translator_detect_api, SCOPE_MANAGE},
     {"POST", "/api/translator/translate", or_translator_translate_api, SCOPE_MANAGE},
     {"POST", "/api/translator/send", or_translator_send_api, SCOPE_MANAGE},

@@ -16,36 +16,44 @@ static bool has_active_conn(const or_snapshot *snap, const char *provider)
     return false;
 }
 
-/* Every "prefix/model" id of providers with an active connection, once each, in table order.
- * Returns an array of [id, owner] pairs. */
+static void add(json_t *out, json_t *seen, const or_provider *p, const char *model)
+{
+    char id[512];
+    snprintf(id, sizeof id, "%s/%s", p->alias ? p->alias : p->id, model);
+    if (json_object_get(seen, id))
+        return;
+    json_object_set_new(seen, id, json_true());
+    json_array_append_new(out, json_pack("[s,s]", id, p->id));
+}
+
+static void add_provider(json_t *out, json_t *seen, const or_snapshot *snap, const or_provider *p)
+{
+    if (!has_active_conn(snap, p->id))
+        return;
+    for (const char *const *m = p->models; m && *m; m++)
+        add(out, seen, p, *m);
+    for (size_t k = 0; k < snap->nconns; k++) {
+        const or_conn *c = &snap->conns[k];
+        if (c->active && c->default_model && strcmp(c->provider, p->id) == 0)
+            add(out, seen, p, c->default_model);
+    }
+}
+
+/* Every "prefix/model" id of providers (and provider nodes) with an active connection, once
+ * each, in table order. Returns an array of [id, owner] pairs. */
 static json_t *list_models(const or_snapshot *snap)
 {
     json_t *out = json_array();
     json_t *seen = json_object();
-    for (size_t i = 0; i < or_provider_count(); i++) {
-        const or_provider *p = or_provider_at(i);
-        if (!has_active_conn(snap, p->id))
-            continue;
-        const char *prefix = p->alias ? p->alias : p->id;
-        for (const char *const *m = p->models; m && *m; m++) {
-            char id[512];
-            snprintf(id, sizeof id, "%s/%s", prefix, *m);
-            if (!json_object_get(seen, id)) {
-                json_object_set_new(seen, id, json_true());
-                json_array_append_new(out, json_pack("[s,s]", id, p->id));
-            }
-        }
-        for (size_t k = 0; k < snap->nconns; k++) {
-            const or_conn *c = &snap->conns[k];
-            if (!c->active || !c->default_model || strcmp(c->provider, p->id) != 0)
-                continue;
-            char id[512];
-            snprintf(id, sizeof id, "%s/%s", prefix, c->default_model);
-            if (!json_object_get(seen, id)) {
-                json_object_set_new(seen, id, json_true());
-                json_array_append_new(out, json_pack("[s,s]", id, p->id));
-            }
-        }
+    for (size_t i = 0; i < or_provider_count(); i++)
+        add_provider(out, seen, snap, or_provider_at(i));
+    size_t i;
+    json_t *node;
+    json_array_foreach(json_object_get(snap->settings, OR_PROVIDER_NODES_KEY), i, node)
+    {
+        or_provider row;
+        if (or_provider_from_node(node, &row))
+            add_provider(out, seen, snap, &row);
     }
     json_decref(seen);
     return out;

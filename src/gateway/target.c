@@ -10,7 +10,9 @@ or_err or_target_resolve(const or_snapshot *snap, const char *model, or_target *
                        "The model `%s` does not exist: use provider/model (for example "
                        "openai/gpt-4o-mini)",
                        model);
-    const or_provider *p = or_provider_find(model, (size_t)(slash - model));
+    const or_provider *p =
+        or_provider_lookup(json_object_get(snap->settings, OR_PROVIDER_NODES_KEY), model,
+                           (size_t)(slash - model), &out->node);
     if (!p)
         return or_fail(eb, OR_ENOTFOUND, "The model `%s` does not exist: unknown provider `%.*s`",
                        model, (int)(slash - model), model);

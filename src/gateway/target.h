@@ -2,7 +2,8 @@
  * target.h — resolving a client's model name to a provider, a connection and an upstream URL.
  *
  * Pure functions over a configuration snapshot (borrowed; the result points into it and into
- * the static provider table, so it lives as long as the snapshot). Any thread.
+ * the static provider table, so it lives as long as the snapshot, and must not be copied: its
+ * provider may point at its own `node` field). Any thread.
  */
 #ifndef OR_GATEWAY_TARGET_H
 #define OR_GATEWAY_TARGET_H
@@ -12,7 +13,8 @@
 #include "store/store.h"
 
 typedef struct {
-    const or_provider *provider;
+    const or_provider *provider; /* the static table's row, or &node for a provider node */
+    or_provider node;
     const or_conn *conn;
     const char *model; /* the provider's own model id (after the prefix) */
     size_t model_len;

@@ -22,7 +22,7 @@ static or_err create(const char *text, or_conn *c, or_errbuf *eb)
 {
     memset(c, 0, sizeof *c);
     json_t *j = parse(text);
-    or_err e = or_conn_json_apply(c, j, true, eb);
+    or_err e = or_conn_json_apply(c, j, true, NULL, eb);
     json_decref(j);
     return e;
 }
@@ -127,7 +127,7 @@ static void test_create_bad(void)
         or_errbuf eb = {{0}};
         json_t *j = json_loads(cases[i].body, JSON_DECODE_ANY, NULL);
         memset(&c, 0, sizeof c);
-        or_err e = or_conn_json_apply(&c, j, true, &eb);
+        or_err e = or_conn_json_apply(&c, j, true, NULL, &eb);
         size_t fl = strlen(cases[i].field);
         bool named = strncmp(eb.msg, cases[i].field, fl) == 0 && eb.msg[fl] == ':';
         if (e != OR_EINVAL || !named)
@@ -194,7 +194,7 @@ static void test_update(void)
         or_conn work;
         CHECK(or_conn_copy(&work, &c) == OR_OK);
         json_t *j = parse(steps[i].body);
-        or_err e = or_conn_json_apply(&work, j, false, &eb);
+        or_err e = or_conn_json_apply(&work, j, false, NULL, &eb);
         json_decref(j);
         if (e != steps[i].want)
             fprintf(stderr, "update %zu: %s → %d %s\n", i, steps[i].body, e, eb.msg);
@@ -218,7 +218,7 @@ static void test_update(void)
     or_conn work;
     CHECK(or_conn_copy(&work, &c) == OR_OK);
     json_t *j = parse("{\"apiKey\":\"sk-new\"}");
-    CHECK(or_conn_json_apply(&work, j, false, &eb) == OR_OK);
+    CHECK(or_conn_json_apply(&work, j, false, NULL, &eb) == OR_OK);
     CHECK_STR(work.api_key, "sk-new");
     json_decref(j);
     or_conn_clear(&work);
