@@ -13,8 +13,13 @@
  *    that text. Building Gemini parts does the reverse: a thinking signature is re-attached to
  *    the next text/functionCall part of the same turn (else the previous one), never sent as
  *    an empty text part, which Gemini rejects.
- *  - Thought text is not sent back upstream (Gemini ignores it and Gemini CLI drops it too);
- *    signatures are what matters.
+ *  - Only that marker form carries a signature into Gemini (requests, responses and streams to
+ *    Gemini clients): a signature on thinking with text is another vendor's (Anthropic), which
+ *    Gemini would reject. Thought text is not sent back upstream (Gemini ignores it and Gemini
+ *    CLI drops it too).
+ *  - A stream that ends without a finishReason was cut: the decoder ends it with an error
+ *    (502 api_error), not a stop. MALFORMED_FUNCTION_CALL / UNEXPECTED_TOOL_CALL map to
+ *    stop_reason "error" (no usable call exists, so "tool_calls" would be a lie).
  *  - ir.extra.gemini holds unknown top-level fields verbatim, plus private keys starting with
  *    "_" (never re-emitted as fields): "_tools" (non-function tools such as googleSearch),
  *    "_generationConfig" (generationConfig fields the IR has no slot for), "_toolConfig" and

@@ -364,9 +364,9 @@ json_t *or_gemini_parts_model_from_ir(const json_t *content, bool thoughts, bool
         if (strcmp(type, "thinking") == 0) {
             size_t tl = json_string_length(text);
             if (thoughts && tl > 0) {
+                /* Its signature, if any, is not Gemini's (see below): a Gemini client could
+                 * only echo it back, and Gemini CLI drops thought parts anyway. */
                 g = json_pack("{s:s%,s:b}", "text", json_string_value(text), tl, "thought", 1);
-                if (g && sig)
-                    json_object_set_new(g, "thoughtSignature", json_string(sig));
             } else {
                 if (tl > 0 || !sig)
                     continue;

@@ -240,12 +240,12 @@ or_err or_gemini_stream_dec_end(or_fmt_dec *d, json_t *out, or_errbuf *eb)
     (void)eb;
     if (d->finished)
         return OR_OK;
-    if (!d->started) {
-        e = emit(out, json_pack("{s:s}", "type", "start"));
-        d->started = true;
-    }
-    if (e == OR_OK && !d->stopped)
-        e = finish(d, d->had_calls ? "tool_calls" : "stop", out);
+    /* Gemini always ends with a finishReason: without one the stream was cut, and the client
+     * must see a failure, not a normal end (Gemini CLI would print the partial answer as if
+     * complete). */
+    if (!d->stopped)
+        e = emit(out, json_pack("{s:s,s:i,s:s,s:s}", "type", "error", "status", 502, "error_type",
+                                "api_error", "message", "upstream stream ended before completion"));
     if (e == OR_OK)
         e = emit(out, json_pack("{s:s}", "type", "done"));
     d->finished = true;
@@ -270,7 +270,8 @@ struct or_fmt_enc {
     bool ended;  /* the final chunk or an error went out */
     bool closed; /* done: nothing more is written */
     char *model, *id;
-    json_t *usage; /* IR usage, for the final chunk */
+    json_t *usage;         /* IR usage, for the final chunk */
+    long long thought_idx; /* index of the last thinking block that had text, else -1 */
     pending_call *calls;
     size_t ncalls;
     size_t buffered; /* argument bytes across pending calls */
@@ -287,6 +288,7 @@ or_fmt_enc *or_gemini_stream_enc_new(const or_fmt_opts *o)
     if (!e)
         return NULL;
     e->sse = o && o->gemini_sse;
+    e->thought_idx = -1;
     e->model = dup(o ? o->model : NULL);
     e->id = dup(o ? o->id : NULL);
     if ((o && o->model && !e->model) || (o && o->id && !e->id)) {
@@ -439,11 +441,16 @@ static or_err content_event(or_fmt_enc *e, const char *type, const json_t *ev, o
         if (json_string_length(t) == 0)
             return OR_OK;
         part = json_pack("{s:s%}", "text", json_string_value(t), json_string_length(t));
-        if (part && type[1] == 'h')
+        if (part && type[1] == 'h') {
             json_object_set_new(part, "thought", json_true());
+            e->thought_idx = json_integer_value(json_object_get(ev, "index"));
+        }
     } else { /* thinking_signature: the bare signature part Gemini itself sends */
         const char *sig = json_string_value(json_object_get(ev, "signature"));
-        if (!sig)
+        /* Only Gemini's own signatures travel, and those come on blocks without thought text
+         * (the decoder's markers); a signature closing a thinking block with text is another
+         * vendor's, meaningless to a Gemini client. */
+        if (!sig || json_integer_value(json_object_get(ev, "index")) == e->thought_idx)
             return OR_OK;
         part = json_pack("{s:s,s:s}", "text", "", "thoughtSignature", sig);
     }

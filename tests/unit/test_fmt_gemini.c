@@ -490,7 +490,7 @@ static void test_resp_from_ir(void)
     or_errbuf eb = {{0}};
     CHECK(F->resp_from_ir(ir, &o, &body, &eb) == OR_OK);
     CHECK(same(body, "{'candidates':[{'content':{'parts':["
-                     "{'text':'Weighing.','thought':true,'thoughtSignature':'CLAUDE'},"
+                     "{'text':'Weighing.','thought':true},"
                      "{'text':'Checking.'},{'functionCall':{'id':'toolu_9','name':'get',"
                      "'args':{'a':[1,2]}},'thoughtSignature':'G9'}],'role':'model'},"
                      "'finishReason':'STOP','index':0}],"
@@ -566,8 +566,9 @@ static void test_stream_decode(void)
     out = decode(ev2, 3);
     CHECK(same(out, "[{'type':'start'},{'type':'text','index':0,'text':'A'},"
                     "{'type':'thinking_signature','index':1,'signature':'TS'},"
-                    "{'type':'text','index':2,'text':'B'},{'type':'stop','stop_reason':'stop'},"
-                    "{'type':'done'}]"));
+                    "{'type':'text','index':2,'text':'B'},"
+                    "{'type':'error','status':502,'error_type':'api_error','message':"
+                    "'upstream stream ended before completion'},{'type':'done'}]"));
     json_decref(out);
 
     /* An error chunk mid-stream ends the stream with error + done. */
@@ -590,7 +591,8 @@ static void test_stream_decode(void)
                     "{'type':'done'}]"));
     json_decref(out);
     out = decode(NULL, 0);
-    CHECK(same(out, "[{'type':'start'},{'type':'stop','stop_reason':'stop'},{'type':'done'}]"));
+    CHECK(same(out, "[{'type':'error','status':502,'error_type':'api_error','message':"
+                    "'upstream stream ended before completion'},{'type':'done'}]"));
     json_decref(out);
     or_fmt_dec *d = F->dec_new();
     or_errbuf eb = {{0}};
@@ -626,52 +628,69 @@ static void test_stream_encode(void)
     /* Tool arguments split and interleaved between two calls: each call goes out whole. */
     const char *evs =
         "[{'type':'start','id':'up','model':'m'},{'type':'thinking','index':0,'text':'hm'},"
-        "{'type':'thinking_signature','index':0,'signature':'TS'},"
-        "{'type':'text','index':1,'text':'Hi'},{'type':'text','index':1,'text':''},"
-        "{'type':'tool_call','index':2,'id':'c1','name':'get'},"
-        "{'type':'tool_call','index':3,'id':'c2','name':'put'},"
-        "{'type':'tool_args','index':2,'arguments':'{\\'a\\''},"
-        "{'type':'tool_args','index':3,'arguments':'{}'},"
-        "{'type':'tool_args','index':2,'arguments':':1}'},"
-        "{'type':'tool_signature','index':2,'signature':'S1'},"
+        "{'type':'thinking_signature','index':0,'signature':'FOREIGN'},"
+        "{'type':'thinking_signature','index':1,'signature':'TS'},"
+        "{'type':'text','index':2,'text':'Hi'},{'type':'text','index':2,'text':''},"
+        "{'type':'tool_call','index':3,'id':'c1','name':'get'},"
+        "{'type':'tool_call','index':4,'id':'c2','name':'put'},"
+        "{'type':'tool_args','index':3,'arguments':'{\\'a\\''},"
+        "{'type':'tool_args','index':4,'arguments':'{}'},"
+        "{'type':'tool_args','index':3,'arguments':':1}'},"
+        "{'type':'tool_signature','index':3,'signature':'S1'},"
         "{'type':'usage','usage':{'input_tokens':5,'output_tokens':7,'reasoning_tokens':2}},"
         "{'type':'stop','stop_reason':'tool_calls'},{'type':'done'}]";
     char *s = encode(evs, true);
-    const char
-        *want =
-            "data: " CAND("[{\"text\":\"hm\",\"thought\":true}]") "\"index\":0}]," TAIL "\r\n\r\n"
-                                                                  "data: " CAND(
-                                                                      "[{\"text\":\"\","
-                                                                      "\"thoughtSignature\":\"TS\"}"
-                                                                      "]") "\"index\":0}]," TAIL
-                                                                           "\r\n\r\n"
-                                                                           "data: " CAND(
-                                                                               "[{\"text\":\"Hi\"}"
-                                                                               "]") "\"index\":0}]"
-                                                                                    "," TAIL
-                                                                                    "\r\n\r\n"
-                                                                                    "data: " CAND(
-                                                                                        "[{"
-                                                                                        "\"function"
-                                                                                        "Call\":{"
-                                                                                        "\"name\":"
-                                                                                        "\"get\","
-                                                                                        "\"args\":{"
-                                                                                        "\"a\":1},"
-                                                                                        "\"id\":"
-                                                                                        "\"c1\"},"
-                                                                                        "\"thoughtS"
-                                                                                        "ignature\""
-                                                                                        ":\"S1\"}]") "\"index\":0}]," TAIL
-                                                                                                     "\r\n\r\n"
-                                                                                                     "data: " CAND(
-                                                                                                         "[{\"functionCall\":{\"name\":\"put\",\"args\":{},\"id\":\"c2\"}}]") "\"index\":0}]," TAIL
-                                                                                                                                                                              "\r\n\r\n"
-                                                                                                                                                                              "data: " CAND(
-                                                                                                                                                                                  "[{\"text\":\"\"}]") "\"index\":0,\"finishReason\":\"STOP\"}],"
-                                                                                                                                                                                                       "\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":5,"
-                                                                                                                                                                                                       "\"thoughtsTokenCount\":2,\"totalTokenCount\":12}," TAIL
-                                                                                                                                                                                                       "\r\n\r\n";
+    const char *want =
+        "data: " CAND(
+            "[{\"text\":\"hm\",\"thought\":true}]") "\"index\":0}]," TAIL "\r\n\r\n"
+                                                    "data: " CAND(
+                                                        "[{\"text\":\"\","
+                                                        "\"thoughtSignature\":\"TS\"}"
+                                                        "]") "\"index\":0}]," TAIL "\r\n\r\n"
+                                                             "data: " CAND(
+                                                                 "[{\"text\":\"Hi\"}"
+                                                                 "]") "\"index\":0}]"
+                                                                      "," TAIL "\r\n\r\n"
+                                                                      "data: " CAND(
+                                                                          "[{"
+                                                                          "\"function"
+                                                                          "Call\":{"
+                                                                          "\"name\":"
+                                                                          "\"get\","
+                                                                          "\"args\":{"
+                                                                          "\"a\":1},"
+                                                                          "\"id\":"
+                                                                          "\"c1\"},"
+                                                                          "\"thoughtS"
+                                                                          "ignature\""
+                                                                          ":\"S1\"}]") "\"index\":"
+                                                                                       "0}]," TAIL
+                                                                                       "\r\n\r\n"
+                                                                                       "data:"
+                                                                                       " " CAND(
+                                                                                           "[{"
+                                                                                           "\"funct"
+                                                                                           "ionCall"
+                                                                                           "\":{"
+                                                                                           "\"name"
+                                                                                           "\":"
+                                                                                           "\"put\""
+                                                                                           ",\"args"
+                                                                                           "\":{},"
+                                                                                           "\"id\":"
+                                                                                           "\"c2\"}"
+                                                                                           "}]") "\"index\":0}]," TAIL
+                                                                                                 "\r\n\r\n"
+                                                                                                 "d"
+                                                                                                 "a"
+                                                                                                 "t"
+                                                                                                 "a"
+                                                                                                 ":"
+                                                                                                 " " CAND(
+                                                                                                     "[{\"text\":\"\"}]") "\"index\":0,\"finishReason\":\"STOP\"}],"
+                                                                                                                          "\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":5,"
+                                                                                                                          "\"thoughtsTokenCount\":2,\"totalTokenCount\":12}," TAIL
+                                                                                                                          "\r\n\r\n";
     CHECK_STR(s, want);
     free(s);
 
