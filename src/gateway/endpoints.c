@@ -4,6 +4,7 @@
  */
 #include "gateway/gateway.h"
 #include "gateway/relay.h"
+#include "gateway/target.h"
 #include "http/reply.h"
 #include "provider/provider.h"
 
@@ -90,13 +91,31 @@ void or_gw_responses_get(or_http_req *req, or_app *app, const or_route_params *p
                          "Use POST /v1/responses");
 }
 
-/* A rough local token count (≈ 4 characters per token) over what the model would read. */
+/* Characters of every string value (keys excluded) and a small overhead per object: roughly
+ * what the model reads, text, arguments, schemas. Depth-capped by jansson's own parse depth. */
+static size_t text_chars(const json_t *v)
+{
+    size_t n = 0, i;
+    const char *k;
+    json_t *x;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return json_string_length(v);
+    case JSON_ARRAY:
+        json_array_foreach(v, i, x) n += text_chars(x);
+        return n;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)v, k, x) n += text_chars(x);
+        return n + 4;
+    default:
+        return 2;
+    }
+}
+
+/* A local token estimate (≈ 4 characters per token) for providers without a count endpoint. */
 static long estimate_tokens(const json_t *ir)
 {
-    char *dump = json_dumps(ir, JSON_COMPACT);
-    long n = dump ? (long)(strlen(dump) + 3) / 4 : 0;
-    free(dump);
-    return n;
+    return (long)(text_chars(ir) + 3) / 4;
 }
 
 static void count_tokens(or_http_req *req, or_format f, json_t *root, const char *key)
@@ -115,14 +134,38 @@ static void count_tokens(or_http_req *req, or_format f, json_t *root, const char
     or_reply_json(req, 200, json_pack("{s:I}", key, (json_int_t)n), NULL);
 }
 
+/* Anthropic-format providers count tokens themselves; for the others, a local estimate. */
+static bool provider_counts_tokens(or_app *app, const char *model)
+{
+    if (!model)
+        return false;
+    or_snapshot *snap = or_store_snapshot(app->store);
+    or_target t;
+    bool yes =
+        or_target_resolve(snap, model, &t, NULL) == OR_OK && t.provider->format == OR_FMT_ANTHROPIC;
+    or_snapshot_release(snap);
+    return yes;
+}
+
 void or_gw_count_tokens(or_http_req *req, or_app *app, const or_route_params *p)
 {
-    (void)app;
     (void)p;
     json_t *root = body_object(req, OR_FMT_ANTHROPIC);
     if (!root)
         return;
-    count_tokens(req, OR_FMT_ANTHROPIC, root, "input_tokens");
+    const char *model = json_string_value(json_object_get(root, "model"));
+    if (provider_counts_tokens(app, model)) {
+        or_relay_opts o = {
+            .client = OR_FMT_ANTHROPIC,
+            .endpoint = "/v1/messages/count_tokens",
+            .model = model,
+            .model_in_body = true,
+            .path = "/messages/count_tokens",
+        };
+        or_relay_start(req, app, root, &o);
+    } else {
+        count_tokens(req, OR_FMT_ANTHROPIC, root, "input_tokens");
+    }
     json_decref(root);
 }
 

@@ -652,8 +652,11 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     size_t rlen = or_target_api_root(&c->t, &root_url);
     char model[256];
     snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
-    if (c->pf->url(root_url, rlen, model, c->stream, &c->url) != OR_OK ||
-        build_headers(c) != OR_OK) {
+    or_err ue = o->path && !c->translate ? (or_buf_append(&c->url, root_url, rlen) == OR_OK
+                                                ? or_buf_puts(&c->url, o->path)
+                                                : OR_ETOOBIG)
+                                         : c->pf->url(root_url, rlen, model, c->stream, &c->url);
+    if (ue != OR_OK || build_headers(c) != OR_OK) {
         record(c, 500, "cannot build the provider request");
         reply_ir_error(req, cf, ir_error(500, NULL, "cannot build the provider request"), 500,
                        hdrs);

@@ -22,6 +22,8 @@ typedef struct {
     bool stream;          /* the client wants a stream */
     bool gemini_sse;      /* Gemini client: ?alt=sse */
     bool model_in_body;   /* passthrough must rewrite the body's model (not for Gemini) */
+    const char *path;     /* passthrough only: this path under the API root instead of the
+                             format's (count_tokens) */
     bool body_not_raw;    /* the JSON body is not the request's raw body (translator/send): a
                              passthrough re-serializes it instead of splicing the raw bytes */
 } or_relay_opts;
