@@ -63,8 +63,10 @@ static json_t *user_wire(const json_t *parts)
 {
     size_t i, images = 0;
     json_t *p;
-    json_array_foreach(parts, i, p) images +=
-        str(p, "type") && strcmp(str(p, "type"), "image") == 0;
+    json_array_foreach(parts, i, p)
+    {
+        images += str(p, "type") && strcmp(str(p, "type"), "image") == 0;
+    }
     if (!images)
         return join(parts, "text", "\n\n", NULL);
     json_t *a = json_array();
@@ -93,7 +95,8 @@ static or_err wire_msg(json_t *msgs, const char *role, json_t *content)
     return push(msgs, json_pack("{s:s,s:o}", "role", role, "content", content));
 }
 
-static or_err assistant_wire(json_t *msgs, const json_t *parts, json_t *seen)
+/* `pending` collects the call ids waiting for their result. */
+static or_err assistant_wire(json_t *msgs, const json_t *parts, json_t *pending)
 {
     size_t ntext, nthink, i;
     json_t *text = join(parts, "text", "", &ntext);
@@ -113,7 +116,7 @@ static or_err assistant_wire(json_t *msgs, const json_t *parts, json_t *seen)
         json_t *tc = json_pack("{s:O,s:s,s:{s:O,s:o}}", "id", id, "type", "function", "function",
                                "name", name, "arguments", args);
         if (!tc || push(calls, tc) != OR_OK ||
-            json_object_set(seen, json_string_value(id), json_true()))
+            json_object_set(pending, json_string_value(id), json_true()))
             goto out;
     }
     bool has_calls = json_array_size(calls) > 0;
@@ -136,9 +139,10 @@ out:
     return e;
 }
 
-/* Tool results become tool messages (text only: images are named, not sent); a result without
- * an earlier call is labelled user text, which OpenAI accepts where it rejects the orphan. */
-static or_err tool_wire(json_t *msgs, const json_t *parts, const json_t *seen)
+/* Tool results become tool messages (text only: images are named, not sent). OpenAI takes a
+ * result only right after the turn that made the call, so any other one (an orphan, a duplicate,
+ * a late one) is labelled user text instead of being rejected. */
+static or_err tool_wire(json_t *msgs, const json_t *parts, json_t *pending)
 {
     size_t i, j;
     json_t *r, *c;
@@ -171,7 +175,7 @@ static or_err tool_wire(json_t *msgs, const json_t *parts, const json_t *seen)
         if (!text)
             return OR_ENOMEM;
         or_err e;
-        if (json_object_get(seen, id)) {
+        if (json_object_del(pending, id) == 0) {
             e = push(msgs, json_pack("{s:s,s:s,s:o}", "role", "tool", "tool_call_id", id, "content",
                                      text));
         } else {
@@ -189,11 +193,27 @@ static or_err tool_wire(json_t *msgs, const json_t *parts, const json_t *seen)
     return OR_OK;
 }
 
+/* OpenAI rejects a history where a call is not answered before the next turn; such a call gets
+ * an empty result (a call in the last turn is left alone: the client is answering it now). */
+static or_err answer_pending(json_t *msgs, json_t *pending)
+{
+    const char *id;
+    json_t *v;
+    json_object_foreach(pending, id, v)
+    {
+        if (push(msgs,
+                 json_pack("{s:s,s:s,s:s}", "role", "tool", "tool_call_id", id, "content", "")))
+            return OR_ENOMEM;
+    }
+    json_object_clear(pending);
+    return OR_OK;
+}
+
 static or_err messages_wire(const json_t *ir, json_t *body)
 {
-    json_t *msgs = json_array(), *seen = json_object(), *m;
+    json_t *msgs = json_array(), *pending = json_object(), *m;
     or_err e = OR_ENOMEM;
-    if (!msgs || !seen)
+    if (!msgs || !pending)
         goto out;
     const json_t *system = json_object_get(ir, "system");
     size_t n, i;
@@ -209,12 +229,14 @@ static or_err messages_wire(const json_t *ir, json_t *body)
         const json_t *parts = json_object_get(m, "content");
         if (!role || !json_is_array(parts))
             continue;
+        if (strcmp(role, "tool") != 0 && (e = answer_pending(msgs, pending)) != OR_OK)
+            goto out;
         if (strcmp(role, "user") == 0)
             e = wire_msg(msgs, "user", user_wire(parts));
         else if (strcmp(role, "assistant") == 0)
-            e = assistant_wire(msgs, parts, seen);
+            e = assistant_wire(msgs, parts, pending);
         else if (strcmp(role, "tool") == 0)
-            e = tool_wire(msgs, parts, seen);
+            e = tool_wire(msgs, parts, pending);
         if (e != OR_OK)
             goto out;
     }
@@ -222,7 +244,7 @@ static or_err messages_wire(const json_t *ir, json_t *body)
     msgs = NULL;
 out:
     json_decref(msgs);
-    json_decref(seen);
+    json_decref(pending);
     return e;
 }
 
@@ -259,6 +281,10 @@ static or_err tools_wire(const json_t *ir, json_t *body)
             json_decref(a);
             return OR_ENOMEM;
         }
+    }
+    if (!json_array_size(a)) {
+        json_decref(a);
+        return OR_OK;
     }
     if (put(body, "tools", a) != OR_OK)
         return OR_ENOMEM;

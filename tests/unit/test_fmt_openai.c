@@ -302,6 +302,38 @@ static void test_req_from_foreign_ir(void)
     or_buf_free(&u);
 }
 
+/* OpenAI wants every call answered before the next turn, and results only right after it. */
+static void test_req_unanswered_calls(void)
+{
+    json_t *ir = J("{\"model\":\"m\",\"messages\":["
+                   "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_call\",\"id\":\"a\","
+                   "\"name\":\"f\",\"arguments\":\"{}\"},{\"type\":\"tool_call\",\"id\":\"b\","
+                   "\"name\":\"f\",\"arguments\":\"{}\"}]},"
+                   "{\"role\":\"tool\",\"content\":[{\"type\":\"tool_result\",\"tool_call_id\":"
+                   "\"a\",\"content\":[{\"type\":\"text\",\"text\":\"A\"}]}]},"
+                   "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"go on\"}]},"
+                   "{\"role\":\"tool\",\"content\":[{\"type\":\"tool_result\",\"tool_call_id\":"
+                   "\"b\",\"content\":[{\"type\":\"text\",\"text\":\"late\"}]}]},"
+                   "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_call\",\"id\":\"c\","
+                   "\"name\":\"f\",\"arguments\":\"{}\"}]}]}");
+    json_t *out = NULL;
+    or_errbuf eb = {{0}};
+    CHECK(F->req_from_ir(ir, &out, &eb) == OR_OK);
+    CHECK(same(at(out, "messages"),
+               "[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+               "{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+               "\"arguments\":\"{}\"}},{\"id\":\"b\",\"type\":\"function\",\"function\":{"
+               "\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+               "{\"role\":\"tool\",\"tool_call_id\":\"a\",\"content\":\"A\"},"
+               "{\"role\":\"tool\",\"tool_call_id\":\"b\",\"content\":\"\"},"
+               "{\"role\":\"user\",\"content\":\"go on\"},"
+               "{\"role\":\"user\",\"content\":\"[tool result b] late\"},"
+               "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\","
+               "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]"));
+    json_decref(out);
+    json_decref(ir);
+}
+
 static void test_resp(void)
 {
     json_t *body = J("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,"
@@ -745,6 +777,7 @@ int main(void)
     test_req_errors();
     test_req_legacy_functions();
     test_req_from_foreign_ir();
+    test_req_unanswered_calls();
     test_resp();
     test_errors();
     test_dec_basic();
