@@ -58,6 +58,8 @@ json_t *or_responses_usage_to_ir(const json_t *usage)
     bad |= or_responses_set(
         u, "reasoning_tokens",
         json_integer(int_at(json_object_get(usage, "output_tokens_details"), "reasoning_tokens")));
+    /* OpenAI writes caches without a separate charge: nothing is ever "created". */
+    bad |= or_responses_set(u, "cache_creation_tokens", json_integer(0));
     if (bad) {
         json_decref(u);
         return NULL;

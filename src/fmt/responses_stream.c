@@ -31,6 +31,7 @@ typedef struct {
 struct or_fmt_dec {
     bool started, finished, any_content, has_call;
     int next_index;
+    size_t held;  /* argument bytes held across all slots */
     dslot *slots; /* by upstream output_index */
     size_t nslots;
 };
@@ -162,6 +163,7 @@ static or_err name_call(or_fmt_dec *d, dslot *s, json_t *out)
     d->has_call = true;
     if (e == OR_OK)
         e = emit_args(d, s, s->args.data, s->args.len, out);
+    d->held -= s->args.len;
     or_buf_free(&s->args);
     return e;
 }
@@ -172,9 +174,10 @@ static or_err call_args(or_fmt_dec *d, dslot *s, const char *delta, size_t len, 
     s->got_delta = true;
     if (s->named)
         return emit_args(d, s, delta, len, out);
-    if (or_buf_append(&s->args, delta, len) != OR_OK)
+    if (d->held + len > OR_RESPONSES_MAX_ACCUM || or_buf_append(&s->args, delta, len) != OR_OK)
         return or_fail(eb, OR_ETOOBIG, "tool arguments over %u bytes before the tool name",
                        OR_RESPONSES_MAX_ACCUM);
+    d->held += len;
     return OR_OK;
 }
 
@@ -276,16 +279,17 @@ static or_err replay_output(or_fmt_dec *d, const json_t *resp, json_t *out)
     d->has_call |= has_call;
     json_array_foreach(content, i, p)
     {
-        const char *type = or_responses_str(p, "type");
+        const char *type = or_responses_str(p, "type"), *text = or_responses_str(p, "text");
         int idx = d->next_index++;
         json_t *ev = NULL;
-        if (strcmp(type, "text") == 0 || strcmp(type, "thinking") == 0)
-            ev = json_pack("{s:s, s:i, s:s}", "type", type, "index", idx, "text",
-                           or_responses_str(p, "text") ? or_responses_str(p, "text") : "");
-        else if (strcmp(type, "tool_call") == 0)
+        if (text && *text)
+            ev = json_pack("{s:s, s:i, s:s}", "type", type, "index", idx, "text", text);
+        if (ev && strcmp(type, "thinking") == 0 && json_object_get(p, "id"))
+            json_object_set(ev, "id", json_object_get(p, "id"));
+        if (strcmp(type, "tool_call") == 0)
             ev = json_pack("{s:s, s:i, s:O, s:O}", "type", "tool_call", "index", idx, "id",
                            json_object_get(p, "id"), "name", json_object_get(p, "name"));
-        if (e == OR_OK)
+        if (e == OR_OK && ev)
             e = push(out, ev);
         else
             json_decref(ev);
@@ -447,7 +451,7 @@ struct or_fmt_enc {
     bool started, finished, has_call;
     eitem *items; /* by output_index */
     size_t n;
-    int cur; /* output_index of the open message/reasoning item, -1 if none */
+    int cur; /* output_index of the open item, -1 if none */
     json_t *usage;
     char *stop;
     size_t kept; /* bytes in all item buffers */

@@ -309,7 +309,7 @@ static void test_resp_both_ways(void)
                    "{'type':'text','text':'Hello'},"
                    "{'type':'tool_call','id':'call_9','name':'f','arguments':'{\\'a\\':1}'}],"
                    "'stop_reason':'tool_calls','usage':{'input_tokens':100,'output_tokens':20,"
-                   "'cached_tokens':40,'reasoning_tokens':12}}"));
+                   "'cached_tokens':40,'reasoning_tokens':12,'cache_creation_tokens':0}}"));
 
     or_fmt_opts o = {.id = "req1", .model = "alias-model", .created = 1700000000};
     json_t *out = NULL;
@@ -466,7 +466,7 @@ static void test_decode(void)
                    "{'type':'tool_args','index':2,'arguments':'{\\'a\\''},"
                    "{'type':'tool_args','index':2,'arguments':':1}'},"
                    "{'type':'usage','usage':{'input_tokens':9,'output_tokens':5,"
-                   "'cached_tokens':2,'reasoning_tokens':3}},"
+                   "'cached_tokens':2,'reasoning_tokens':3,'cache_creation_tokens':0}},"
                    "{'type':'stop','stop_reason':'tool_calls'},{'type':'done'}]"));
     json_decref(ev);
 
