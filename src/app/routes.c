@@ -36,6 +36,7 @@ static const route routes[] = {
     {"GET", "/v1/responses", or_gw_responses_get, SCOPE_CLIENT},
     {"GET", "/v1beta/models", or_gw_gemini_models, SCOPE_CLIENT},
     {"POST", "/v1beta/models/{*model}", or_gw_gemini, SCOPE_CLIENT},
+    {"POST", "/v1/models/{*model}", or_gw_gemini, SCOPE_CLIENT}, /* @google/genai apiVersion v1 */
     {"POST", "/api/auth/login", or_admin_login, SCOPE_PUBLIC},
     {"POST", "/api/auth/logout", or_admin_logout, SCOPE_PUBLIC},
     {"GET", "/api/auth/status", or_admin_auth_status, SCOPE_PUBLIC},

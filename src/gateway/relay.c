@@ -215,8 +215,10 @@ static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
     char hdrs[1024];
     reply_headers(c, hdrs, sizeof hdrs - 64);
     strcat(hdrs, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-    const char *ctype = c->translate ? c->cf->stream_content_type
-                                     : (c->up_ctype[0] ? c->up_ctype : "text/event-stream");
+    const char *ctype = !c->translate ? (c->up_ctype[0] ? c->up_ctype : "text/event-stream")
+                        : c->cf->id == OR_FMT_GEMINI && !c->copts.gemini_sse
+                            ? "application/json"
+                            : c->cf->stream_content_type;
     c->started = true;
     c->busy++;
     or_http_stream_start(c->req, status, ctype, hdrs);
@@ -612,7 +614,9 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
         return;
     }
     c->pf = or_fmt_get(c->t.provider->format);
-    c->translate = c->pf != c->cf;
+    /* A Gemini client that wants the JSON-array stream gets it re-encoded: providers are always
+     * asked for SSE. */
+    c->translate = c->pf != c->cf || (o->client == OR_FMT_GEMINI && o->stream && !o->gemini_sse);
     snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
     snprintf(c->row.model, sizeof c->row.model, "%.*s", (int)c->t.model_len, c->t.model);
     snprintf(c->row.connection_id, sizeof c->row.connection_id, "%s", c->t.conn->id);
