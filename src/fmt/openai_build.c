@@ -304,6 +304,22 @@ static or_err tools_wire(const json_t *ir, json_t *body)
     return OR_OK;
 }
 
+/* Model families that take reasoning_effort. Clients of other formats ask for thinking on every
+ * request (Claude Code does), and OpenAI-compatible upstreams without reasoning reject the
+ * field with a 400, so translated thinking becomes reasoning_effort only for these. */
+static bool takes_effort(const char *model)
+{
+    static const char *const families[] = {"o1", "o3", "o4", "gpt-5", "gpt-oss", "grok-3-mini"};
+    if (!model)
+        return false;
+    const char *base = strrchr(model, '/'); /* "openai/gpt-oss-120b" on Groq, OpenRouter */
+    base = base ? base + 1 : model;
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (strncmp(base, families[i], strlen(families[i])) == 0)
+            return true;
+    return false;
+}
+
 /* The reasoning_effort to send: thinking.effort, or the client's own word when it came from an
  * OpenAI client and means the same ("minimal"/"xhigh" survive an OpenAI → OpenAI trip). */
 static const char *effort_word(const json_t *ir)
@@ -316,6 +332,8 @@ static const char *effort_word(const json_t *ir)
         return orig && strcmp(orig, "none") == 0 ? orig : NULL;
     if (effort && bucket && strcmp(bucket, effort) == 0)
         return orig;
+    if (!orig && !takes_effort(str(ir, "model")))
+        return NULL;
     return effort;
 }
 

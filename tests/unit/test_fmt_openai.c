@@ -242,7 +242,7 @@ static void test_req_legacy_functions(void)
 /* An IR as another client format would produce it (Anthropic-like). */
 static void test_req_from_foreign_ir(void)
 {
-    json_t *ir = J("{\"model\":\"deepseek-chat\",\"system\":[{\"type\":\"text\",\"text\":\"S1\"},"
+    json_t *ir = J("{\"model\":\"o3-mini\",\"system\":[{\"type\":\"text\",\"text\":\"S1\"},"
                    "{\"type\":\"text\",\"text\":\"S2\"}],\"messages\":["
                    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
                    "{\"type\":\"text\",\"text\":\"b\"}]},"
@@ -282,6 +282,13 @@ static void test_req_from_foreign_ir(void)
     /* Usage is always requested upstream so the gateway can record it. */
     CHECK(same(at(out, "stream_options"), "{\"include_usage\":true}"));
     CHECK_STR(S(out, "reasoning_effort"), "high");
+    json_decref(out);
+    /* The same thinking request to a model without reasoning: no reasoning_effort (a 400 there),
+     * and the max_tokens name every compatible upstream knows. */
+    json_object_set_new(ir, "model", json_string("deepseek-chat"));
+    CHECK(F->req_from_ir(ir, &out, &eb) == OR_OK);
+    CHECK(!at(out, "reasoning_effort"));
+    CHECK(I(out, "max_tokens") == 64000 && !at(out, "max_completion_tokens"));
     json_decref(out);
     json_decref(ir);
 
