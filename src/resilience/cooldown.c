@@ -12,6 +12,7 @@
 #define LEVEL_MAX 30u          /* 2^30 x base is past any cap */
 #define GC_MARK_MIN 1024u      /* the map is swept when it grows past this (then doubled) */
 #define IMPORT_MAX_MS 86400000 /* a saved cooldown more than a day out is not trusted */
+#define HINT_MAX_MS 86400000u  /* nor is a hint that long */
 
 static const or_cooldown_policy defaults[OR_SCOPE_COUNT] = {
     [OR_SCOPE_NONE] = {0, 1, 0},
@@ -148,6 +149,8 @@ int64_t or_cooldown_fail(or_cooldown_reg *reg, or_fail_scope scope, const char *
     char key[OR_KEYMAP_KEY_MAX + 1];
     if (!make_key(key, sizeof key, scope, id, model))
         return 0;
+    if (retry_after_ms > HINT_MAX_MS)
+        retry_after_ms = HINT_MAX_MS;
     int64_t now = or_clock_wall_ms(), until = 0;
     pthread_mutex_lock(&reg->mu);
     maybe_gc(reg);

@@ -138,6 +138,8 @@ static void refill(lim *l, uint64_t now)
     uint64_t cap = (uint64_t)l->conf.rpm * UNIT;
     if (!l->last_refill) {
         l->tokens = cap;
+    } else if (now - l->last_refill >= 60000 && now > l->last_refill) {
+        l->tokens = cap; /* a full minute refills any bucket (and the product cannot overflow) */
     } else if (now > l->last_refill) {
         uint64_t add = (now - l->last_refill) * l->conf.rpm;
         l->tokens = add >= cap - l->tokens ? cap : l->tokens + add;

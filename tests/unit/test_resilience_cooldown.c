@@ -204,6 +204,36 @@ static void test_policy_gc_export(void)
     or_cooldown_free(r2);
 }
 
+/* Thousands of identifiers: the map grows, sweeps the long-expired ones, finds the rest. */
+static void test_many(void)
+{
+    or_cooldown_reg *r = or_cooldown_new();
+    char id[32];
+    int64_t t0 = fake_wall;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof id, "conn-%d", i);
+        or_cooldown_fail(r, OR_SCOPE_ACCOUNT, id, "m", 1000, 429);
+    }
+    CHECK(or_cooldown_count(r) == 3000);
+    for (int i = 0; i < 3000; i += 7) {
+        snprintf(id, sizeof id, "conn-%d", i);
+        CHECK(or_cooldown_until(r, OR_SCOPE_ACCOUNT, id, "m") == t0 + 1000);
+    }
+    fake_wall = t0 + 1000 + 300001; /* all long expired */
+    /* the sweep runs when the map doubles past its last size: the dead go, the live stay */
+    for (int i = 0; i < 1200; i++) {
+        snprintf(id, sizeof id, "fresh-%d", i);
+        or_cooldown_fail(r, OR_SCOPE_ACCOUNT, id, "m", 1000, 429);
+    }
+    CHECK(or_cooldown_count(r) < 3000);
+    CHECK(or_cooldown_until(r, OR_SCOPE_ACCOUNT, "fresh-0", "m") == fake_wall + 1000);
+    CHECK(or_cooldown_until(r, OR_SCOPE_ACCOUNT, "fresh-1199", "m") == fake_wall + 1000);
+    size_t live_and_dead = or_cooldown_count(r);
+    CHECK(or_cooldown_gc(r) == live_and_dead - 1200);
+    CHECK(or_cooldown_count(r) == 1200);
+    or_cooldown_free(r);
+}
+
 static void test_facade(void)
 {
     or_resilience res;
@@ -284,6 +314,7 @@ int main(void)
     test_retry_after_wins();
     test_peek_success_unlock();
     test_policy_gc_export();
+    test_many();
     test_facade();
     or_clock_set(NULL);
     return check_done();
