@@ -123,18 +123,17 @@ json_t *or_anthropic_usage_to_ir(const json_t *u)
 
 json_t *or_anthropic_usage_from_ir(const json_t *u)
 {
-    int p = 0, has_read = 0, has_create = 0;
+    int p = 0;
     json_int_t in = int_field(u, "input_tokens", &p);
     json_int_t out = int_field(u, "output_tokens", &p);
-    json_int_t rd = int_field(u, "cached_tokens", &has_read);
-    json_int_t cr = int_field(u, "cache_creation_tokens", &has_create);
+    json_int_t rd = int_field(u, "cached_tokens", &p);
+    json_int_t cr = int_field(u, "cache_creation_tokens", &p);
     json_int_t plain = in - rd - cr;
-    json_t *r = json_pack("{s:I,s:I}", "input_tokens", plain > 0 ? plain : 0, "output_tokens", out);
-    if (r && has_read)
-        json_object_set_new(r, "cache_read_input_tokens", json_integer(rd));
-    if (r && has_create)
-        json_object_set_new(r, "cache_creation_input_tokens", json_integer(cr));
-    return r;
+    /* The API always reports the cache fields (0 when nothing was cached); clients and cost
+     * tools read them unconditionally. */
+    return json_pack("{s:I,s:I,s:I,s:I}", "input_tokens", plain > 0 ? plain : 0,
+                     "cache_creation_input_tokens", cr, "cache_read_input_tokens", rd,
+                     "output_tokens", out);
 }
 
 char *or_anthropic_msg_id(const char *ir_id, const char *fallback)

@@ -6,8 +6,8 @@
  * left unanswered in the middle of the history get an error result, empty text blocks go,
  * thinking without a signature goes, and sampling knobs that thinking forbids are dropped.
  *
- * response_format has no Messages field: json_object / json_schema become one more system text
- * block asking for JSON only (with the schema), which every Claude-format provider honours. */
+ * response_format json_schema is Anthropic's structured output (output_config.format);
+ * json_object, which has no schema-less equivalent there, becomes a system instruction. */
 #include "fmt/anthropic_internal.h"
 
 #include <stdio.h>
@@ -484,34 +484,31 @@ static or_err tools(bctx *c, const json_t *ir, json_t *body)
     return o && json_object_set_new(body, "tool_choice", o) == 0 ? OR_OK : OR_ENOMEM;
 }
 
-static or_err response_format(bctx *c, const json_t *ir)
+/* json_schema → output_config.format (structured outputs; merged with the output_config a
+ * Claude client sent, e.g. its effort). json_object has no Messages equivalent (structured
+ * outputs need a schema): it becomes a system instruction to answer with JSON only. */
+static or_err response_format(bctx *c, const json_t *ir, json_t *body)
 {
     const json_t *rf = json_object_get(ir, "response_format");
     const char *type = json_string_value(json_object_get(rf, "type"));
     const json_t *schema = json_object_get(rf, "schema");
-    or_buf b;
-    or_err e = OR_OK;
-    if (!type || (strcmp(type, "json_object") != 0 && strcmp(type, "json_schema") != 0))
-        return OR_OK;
-    or_buf_init(&b, 0);
-    if (strcmp(type, "json_schema") == 0 && schema) {
-        char *s = json_dumps(schema, JSON_COMPACT);
-        const char *name = json_string_value(json_object_get(rf, "name"));
-        e = s ? or_buf_printf(&b,
-                              "Respond with a single JSON object that conforms to the JSON Schema "
-                              "below%s%s%s, and nothing else: no prose, no code fences.\n%s",
-                              name ? " (\"" : "", name ? name : "", name ? "\")" : "", s)
-              : OR_ENOMEM;
-        free(s);
-    } else {
-        e = or_buf_puts(&b, "Respond with a single valid JSON object and nothing else: no prose, "
-                            "no code fences.");
+    const json_t *oc =
+        json_object_get(json_object_get(json_object_get(ir, "extra"), "claude"), "output_config");
+    if (type && strcmp(type, "json_schema") == 0 && json_is_object(schema)) {
+        json_t *o = json_is_object(oc) ? json_deep_copy(oc) : json_object();
+        json_t *f = json_pack("{s:s,s:O}", "type", "json_schema", "schema", schema);
+        if (!o || !f || json_object_set_new(o, "format", f) != 0) {
+            json_decref(o);
+            return OR_ENOMEM;
+        }
+        return json_object_set_new(body, "output_config", o) == 0 ? OR_OK : OR_ENOMEM;
     }
-    json_t *blk = e == OR_OK ? json_pack("{s:s,s:s}", "type", "text", "text", b.data) : NULL;
-    or_buf_free(&b);
-    if (e == OR_OK && (!blk || json_array_append_new(c->sys, blk) != 0))
-        e = OR_ENOMEM;
-    return e;
+    if (!type || strcmp(type, "json_object") != 0)
+        return OR_OK;
+    json_t *blk = json_pack("{s:s,s:s}", "type", "text", "text",
+                            "Respond with a single valid JSON object and nothing else: no prose, "
+                            "no code fences.");
+    return blk && json_array_append_new(c->sys, blk) == 0 ? OR_OK : OR_ENOMEM;
 }
 
 or_err or_anthropic_req_from_ir(const json_t *ir, json_t **body, or_errbuf *eb)
@@ -554,7 +551,7 @@ or_err or_anthropic_req_from_ir(const json_t *ir, json_t **body, or_errbuf *eb)
         if ((e = message(&c, x, i)) != OR_OK)
             goto out;
     }
-    if ((e = pair_results(&c)) != OR_OK || (e = response_format(&c, ir)) != OR_OK)
+    if ((e = pair_results(&c)) != OR_OK || (e = response_format(&c, ir, b)) != OR_OK)
         goto out;
 
     const json_t *model = json_object_get(ir, "model");

@@ -58,7 +58,7 @@ const char *or_anthropic_stop_from_ir(const char *stop_reason, int had_tools);
  * input_tokens counts everything. Fields absent in `u` stay absent. New object. */
 json_t *or_anthropic_usage_to_ir(const json_t *u);
 /* IR usage → Anthropic usage (input_tokens = total − cached − creation, never negative).
- * Always has input_tokens and output_tokens. New object. */
+ * Always has input_tokens, both cache fields and output_tokens. New object. */
 json_t *or_anthropic_usage_from_ir(const json_t *u);
 /* Message id "msg_…": the IR id when it already looks like one, else "msg_" + (IR id, or
  * fallback, or "0"). Caller frees. */

@@ -483,17 +483,50 @@ static or_err f_metadata(pctx *c, const json_t *v)
     return OR_OK;
 }
 
+/* Structured output: output_config.format (GA) or the older beta top-level output_format,
+ * {type:"json_schema", schema} → IR response_format. The rest of output_config (effort…)
+ * stays in extra.claude for a Claude target. */
+static or_err output_format(pctx *c, const json_t *fmt, const char *path)
+{
+    const char *type = json_string_value(json_object_get(fmt, "type"));
+    const json_t *schema = json_object_get(fmt, "schema");
+    if (!json_is_object(fmt) || !type || strcmp(type, "json_schema") != 0 ||
+        !json_is_object(schema))
+        return or_fail(c->eb, OR_EINVAL, "%s: expected {type:\"json_schema\", schema:{…}}", path);
+    json_t *rf = json_pack("{s:s,s:O}", "type", "json_schema", "schema", schema);
+    return rf && json_object_set_new(c->ir, "response_format", rf) == 0 ? OR_OK : OR_ENOMEM;
+}
+
+static or_err f_output_config(pctx *c, const json_t *v)
+{
+    if (!json_is_object(v))
+        return or_fail(c->eb, OR_EINVAL, "output_config: expected an object");
+    const json_t *fmt = json_object_get(v, "format");
+    or_err e = fmt && !json_is_null(fmt) ? output_format(c, fmt, "output_config.format") : OR_OK;
+    json_t *rest = json_copy((json_t *)v);
+    if (e == OR_OK && !rest)
+        e = OR_ENOMEM;
+    if (e == OR_OK) {
+        json_object_del(rest, "format");
+        json_t *extra = json_object_get(json_object_get(c->ir, "extra"), "claude");
+        if (json_object_size(rest) && json_object_set(extra, "output_config", rest) != 0)
+            e = OR_ENOMEM;
+    }
+    json_decref(rest);
+    return e;
+}
+
 static or_err field(pctx *c, const char *k, const json_t *v)
 {
     static const struct {
         const char *key, *irk;
         int kind;
     } tbl[] = {
-        {"system", NULL, 0},         {"messages", NULL, 1}, {"temperature", "temperature", 2},
-        {"top_p", "top_p", 2},       {"top_k", "top_k", 3}, {"max_tokens", "max_tokens", 3},
-        {"stop_sequences", NULL, 4}, {"stream", NULL, 5},   {"tools", NULL, 6},
-        {"tool_choice", NULL, 7},    {"thinking", NULL, 8}, {"metadata", NULL, 9},
-        {"model", NULL, 10},
+        {"system", NULL, 0},         {"messages", NULL, 1},       {"temperature", "temperature", 2},
+        {"top_p", "top_p", 2},       {"top_k", "top_k", 3},       {"max_tokens", "max_tokens", 3},
+        {"stop_sequences", NULL, 4}, {"stream", NULL, 5},         {"tools", NULL, 6},
+        {"tool_choice", NULL, 7},    {"thinking", NULL, 8},       {"metadata", NULL, 9},
+        {"model", NULL, 10},         {"output_config", NULL, 11}, {"output_format", NULL, 12},
     };
     for (size_t i = 0; i < sizeof tbl / sizeof tbl[0]; i++) {
         if (strcmp(tbl[i].key, k) != 0)
@@ -521,6 +554,10 @@ static or_err field(pctx *c, const char *k, const json_t *v)
             return f_thinking(c, v);
         case 9:
             return f_metadata(c, v);
+        case 11:
+            return f_output_config(c, v);
+        case 12:
+            return output_format(c, v, "output_format");
         default:
             if (!json_is_string(v))
                 return or_fail(c->eb, OR_EINVAL, "model: expected a string");

@@ -290,9 +290,8 @@ or_err or_anthropic_dec_end(or_fmt_dec *d, json_t *out, or_errbuf *eb)
     /* A Messages stream always ends with message_stop: EOF before it is a cut stream, which
      * the client must see as an error, not as a short answer. */
     if (!d->stopped)
-        e = add(out,
-                json_pack("{s:s,s:i,s:s,s:s}", "type", "error", "status", 502, "error_type",
-                          "api_error", "message", "upstream stream ended before message_stop"));
+        e = add(out, json_pack("{s:s,s:i,s:s,s:s}", "type", "error", "status", 502, "error_type",
+                               "api_error", "message", "upstream stream ended before completion"));
     if (e == OR_OK)
         e = add(out, json_pack("{s:s}", "type", "done"));
     if (e != OR_OK)

@@ -228,10 +228,10 @@ static void test_req_from_ir(void)
     CHECK(F->req_from_ir(ir, &b, &eb) == OR_OK);
     char *dump = json_dumps(b, JSON_INDENT(1));
     CHECK(I(b, "max_tokens") == 4096);
-    CHECK(json_array_size(at(b, "system")) == 2);
+    CHECK(json_array_size(at(b, "system")) == 1);
     CHECK_STR(S(b, "system.0.text"), "be brief");
-    CHECK(strstr(S(b, "system.1.text"), "(\"out\")") != NULL);
-    CHECK(strstr(S(b, "system.1.text"), "{\"type\":\"object\"}") != NULL);
+    CHECK_STR(S(b, "output_config.format.type"), "json_schema");
+    CHECK_STR(S(b, "output_config.format.schema.type"), "object");
     /* user [orphan text, hi, image] / assistant [3 tool_use] / user [r1, r2, c3 filler, wait,
      * dup] / assistant [c4] */
     CHECK(json_array_size(at(b, "messages")) == 4);
@@ -301,6 +301,38 @@ static void test_req_from_ir(void)
     CHECK(at(b, "messages.2.content.0.content") == NULL);
     json_decref(b);
     json_decref(ir);
+
+    /* json_object has no schema-less structured output: a system instruction instead */
+    ir = J("{\"response_format\":{\"type\":\"json_object\"},\"messages\":[{\"role\":\"user\","
+           "\"content\":\"q\"}]}");
+    CHECK(F->req_from_ir(ir, &b, &eb) == OR_OK);
+    CHECK(strstr(S(b, "system.0.text"), "JSON object") != NULL);
+    CHECK(at(b, "output_config") == NULL);
+    json_decref(b);
+    json_decref(ir);
+
+    /* output_config.format ↔ response_format; the rest of output_config stays a passthrough */
+    json_t *body = J("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"output_config\":"
+                     "{\"effort\":\"low\",\"format\":{\"type\":\"json_schema\",\"schema\":{"
+                     "\"type\":\"object\"}}}}");
+    CHECK(F->req_to_ir(body, &ir, &eb) == OR_OK);
+    CHECK_STR(S(ir, "response_format.type"), "json_schema");
+    CHECK_STR(S(ir, "response_format.schema.type"), "object");
+    CHECK(at(ir, "extra.claude.output_config.format") == NULL);
+    CHECK(F->req_from_ir(ir, &b, &eb) == OR_OK);
+    CHECK_STR(S(b, "output_config.effort"), "low");
+    CHECK_STR(S(b, "output_config.format.schema.type"), "object");
+    json_decref(b);
+    json_decref(ir);
+    json_decref(body);
+    body = J("{\"messages\":[],\"output_format\":{\"type\":\"json_schema\",\"schema\":{}}}");
+    CHECK(F->req_to_ir(body, &ir, &eb) == OR_OK);
+    CHECK_STR(S(ir, "response_format.type"), "json_schema");
+    CHECK(at(ir, "extra") == NULL);
+    json_decref(ir);
+    json_decref(body);
+    expect_einval("{\"messages\":[],\"output_config\":{\"format\":{\"type\":\"regex\"}}}",
+                  "output_config.format");
 
     /* a tool call without a name cannot be sent */
     ir = J("{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_call\","
@@ -682,7 +714,7 @@ static void test_encoder(void)
         "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_chatcmpl-9\",\"type\":"
         "\"message\",\"role\":\"assistant\",\"model\":\"claude-alias\",\"content\":[],"
         "\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,"
-        "\"output_tokens\":0}}}\n\n"
+        "\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":0}}}\n\n"
         "event: content_block_start\n"
         "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":"
         "\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}\n\n"
@@ -719,8 +751,8 @@ static void test_encoder(void)
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":3}\n\n"
         "event: message_delta\n"
         "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\","
-        "\"stop_sequence\":null},\"usage\":{\"input_tokens\":40,\"output_tokens\":9,"
-        "\"cache_read_input_tokens\":60}}\n\n"
+        "\"stop_sequence\":null},\"usage\":{\"input_tokens\":40,\"cache_creation_input_tokens\":0,"
+        "\"cache_read_input_tokens\":60,\"output_tokens\":9}}\n\n"
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
     CHECK_STR(s, want);
 
@@ -746,7 +778,7 @@ static void test_encoder(void)
     CHECK_STR(a, b2);
     CHECK(strstr(a, "\"id\":\"msg_req1\"") != NULL);
     CHECK(strstr(a, "\"stop_reason\":\"max_tokens\"") != NULL);
-    CHECK(strstr(a, "\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}\n\nevent: message_stop") !=
+    CHECK(strstr(a, "\"cache_read_input_tokens\":0,\"output_tokens\":0}}\n\nevent: message_stop") !=
           NULL);
     free(a);
     free(b2);
