@@ -85,16 +85,23 @@ for (const stream of [false, true]) {
   });
 }
 
-test('thinking from an openai-responses provider (reasoning summary) — reported, not required', T, async (t) => {
-  const prompt = 'think responses';
-  const r = await runText(client, { model: modelFor('openai-responses'), prompt, extra: thinkingParams('anthropic') });
-  const recs = upstream(env.mock, prompt, 'openai-responses');
-  assert.equal(recs.length, 1);
-  assertUpstream('openai-responses', recs[0], { stream: false });
-  assert.equal(r.text, `mock reply to: ${prompt}`);
-  t.diagnostic(`upstream reasoning: ${JSON.stringify(recs[0].body.reasoning)} include: ${JSON.stringify(recs[0].body.include)}`);
-  t.diagnostic(`client blocks: ${JSON.stringify(r.content.map((b) => b.type))}`);
-});
+for (const stream of [false, true]) {
+  test(`thinking via an openai-responses provider (${stream ? 'stream' : 'non-stream'}): no empty thinking block`, T, async (t) => {
+    const prompt = `think responses ${stream}`;
+    const r = await runText(client, { model: modelFor('openai-responses'), prompt, stream, extra: thinkingParams('anthropic') });
+    const recs = upstream(env.mock, prompt, 'openai-responses');
+    assert.equal(recs.length, 1);
+    assertUpstream('openai-responses', recs[0], { stream });
+    assert.equal(r.text, `mock reply to: ${prompt}`);
+    t.diagnostic(`upstream reasoning: ${JSON.stringify(recs[0].body.reasoning)} include: ${JSON.stringify(recs[0].body.include)}`);
+    t.diagnostic(`client blocks: ${JSON.stringify(r.content)}`);
+    // A thinking block with neither text nor signature is not something Anthropic ever sends, and
+    // a client that replays it to an Anthropic provider gets a 400.
+    for (const b of r.content.filter((x) => x.type === 'thinking')) {
+      assert.ok(b.thinking !== '' || b.signature !== '', `an empty thinking block: ${JSON.stringify(b)}`);
+    }
+  });
+}
 
 test('count_tokens: forwarded to an anthropic provider, estimated for others', T, async (t) => {
   const params = { messages: [{ role: 'user', content: 'one two three four' }], system: 'five' };
@@ -171,4 +178,9 @@ test('a non-stream reply cut mid-way (openai-responses provider) is an Anthropic
   assert.ok(err instanceof Anthropic.APIError, `got ${err?.constructor?.name}: ${err?.message}`);
   assert.ok(err.status >= 500, `status ${err.status}`);
   assert.equal(err.error?.type, 'error', JSON.stringify(err.error));
+});
+
+test('the gateway exits 0 on SIGTERM (no leak or error under ASan)', T, async () => {
+  const r = await env.stop();
+  assert.deepEqual(r, { code: 0, sig: null }, `exit: ${JSON.stringify(r)}\n${env.gw.stderr().slice(-4000)}`);
 });

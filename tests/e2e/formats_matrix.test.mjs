@@ -32,14 +32,17 @@ before(async () => {
 });
 
 after(async () => {
+  // One column per provider; each holds text / text-stream / tool / tool-stream.
   const cases = ['text', 'text-stream', 'tool', 'tool-stream'];
-  const lines = [`${'client \\ provider'.padEnd(20)}${PROVIDER_IDS.map((p) => p.padEnd(34)).join('')}`];
+  const w = 20;
+  const lines = [
+    `${'client'.padEnd(12)}${PROVIDER_IDS.map((p) => p.padEnd(w)).join('')}`,
+    `${''.padEnd(12)}${PROVIDER_IDS.map(() => 'txt/txtS/tool/toolS'.padEnd(w)).join('')}`,
+  ];
   for (const c of CLIENT_KINDS) {
     lines.push(
-      c.padEnd(20) +
-        PROVIDER_IDS.map((p) =>
-          cases.map((k) => `${k}:${cells.get(`${c}|${p}|${k}`) ?? '-'}`).join(' ').padEnd(34),
-        ).join(''),
+      c.padEnd(12) +
+        PROVIDER_IDS.map((p) => cases.map((k) => cells.get(`${c}|${p}|${k}`) ?? '-').join('/').padEnd(w)).join(''),
     );
   }
   process.stderr.write(`\nformats matrix:\n${lines.join('\n')}\n`);
@@ -129,4 +132,9 @@ test('chat client ← gemini provider reset mid-stream: the SDK raises', T, asyn
   assert.equal(got, null, `the SDK returned ${JSON.stringify(got?.text)} instead of raising`);
   const r = upstream(env.mock, 'chat reset one two three four', 'gemini')[0];
   assert.ok(r?.destroyedByMock, 'the mock cut the stream');
+});
+
+test('the gateway exits 0 on SIGTERM (no leak or error under ASan)', T, async () => {
+  const r = await env.stop();
+  assert.deepEqual(r, { code: 0, sig: null }, `exit: ${JSON.stringify(r)}\n${env.gw.stderr().slice(-4000)}`);
 });

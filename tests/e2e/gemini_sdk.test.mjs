@@ -146,3 +146,8 @@ test('a stream cut mid-way (openai-responses provider) makes the SDK raise', T, 
   assert.equal(got, null, `returned ${JSON.stringify(got?.text)}`);
   assert.ok(upstream(env.mock, prompt, 'openai-responses')[0]?.destroyedByMock, 'the mock cut the stream');
 });
+
+test('the gateway exits 0 on SIGTERM (no leak or error under ASan)', T, async () => {
+  const r = await env.stop();
+  assert.deepEqual(r, { code: 0, sig: null }, `exit: ${JSON.stringify(r)}\n${env.gw.stderr().slice(-4000)}`);
+});

@@ -143,3 +143,8 @@ test('a stream cut mid-way (anthropic provider) ends in response.failed/error or
   t.diagnostic(`client saw: ${err?.event ? `event ${err.event.type}` : `${err?.constructor?.name}: ${err?.message}`}`);
   assert.ok(upstream(env.mock, prompt, 'anthropic')[0]?.destroyedByMock, 'the mock cut the stream');
 });
+
+test('the gateway exits 0 on SIGTERM (no leak or error under ASan)', T, async () => {
+  const r = await env.stop();
+  assert.deepEqual(r, { code: 0, sig: null }, `exit: ${JSON.stringify(r)}\n${env.gw.stderr().slice(-4000)}`);
+});

@@ -58,10 +58,13 @@ export async function setupFormats({ providers = PROVIDER_IDS, env = {} } = {}) 
       const base = kind === 'chat' || kind === 'responses' ? `${gw.url}/v1` : gw.url;
       return makeClient(kind, base, 'sk-client-key', opts);
     },
+    /** Stops the gateway (SIGTERM) and the mock once; resolves with the gateway's {code, sig}. */
     async stop() {
-      if (stopped === null) stopped = await gw.stop({ keepData: true });
-      rmSync(gw.dataDir, { recursive: true, force: true });
-      await mock.close();
+      if (stopped === null) {
+        stopped = await gw.stop({ keepData: true });
+        rmSync(gw.dataDir, { recursive: true, force: true });
+        await mock.close();
+      }
       return stopped;
     },
   };
