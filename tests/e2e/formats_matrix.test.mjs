@@ -21,6 +21,8 @@ import {
   assertUpstream,
   nativeToolNames,
   nativeHistory,
+  clientUsage,
+  FINISH,
 } from '../mock/formats.mjs';
 
 const T = { timeout: 30000 };
@@ -74,6 +76,10 @@ for (const client of CLIENT_KINDS) {
         for (const note of assertUpstream(provider, recs[0], { stream })) t.diagnostic(note);
         assert.equal(r.text, `mock reply to: ${prompt}`);
         assert.ok(JSON.stringify(recs[0].body).includes('Be brief.'), 'the system prompt reached the provider');
+        assert.equal(r.finish, FINISH[client].text, 'finish reason');
+        const want = recs[0].reply.usage;
+        assert.deepEqual(clientUsage(client, r), { input: want.input, output: want.output }, `usage: ${JSON.stringify(r.usage)}`);
+        if (stream) assert.ok(r.deltas >= 3, `the text arrived in several deltas (${r.deltas}), not buffered`);
       });
 
       cell(client, provider, `tool${mode}`, async (t) => {
@@ -86,6 +92,8 @@ for (const client of CLIENT_KINDS) {
         assert.deepEqual(recs[0].reply.tool, { name: 'get_weather', args: { city: 'Paris' } }, 'the mock answered with a tool call');
         assert.equal(rt.call?.name, 'get_weather', `the client got the tool call: ${JSON.stringify(rt.first?.raw ?? rt).slice(0, 800)}`);
         assert.deepEqual(rt.call.args, { city: 'Paris' });
+        assert.equal(rt.first.finish, FINISH[client].tool, 'finish reason of the tool-call turn');
+        assert.equal(rt.second.finish, FINISH[client].text, 'finish reason of the final turn');
         assert.equal(recs.length, 2, `two upstream requests (got ${recs.length})`);
         const second = recs[1];
         for (const note of assertUpstream(provider, second, { stream })) t.diagnostic(`second: ${note}`);

@@ -59,12 +59,16 @@ async function chatTurn(sdk, params, stream) {
   let usage = null;
   const calls = [];
   const chunks = [];
+  let deltas = 0;
   for await (const c of s) {
     chunks.push(c);
     if (c.usage) usage = c.usage;
     const ch = c.choices[0];
     if (!ch) continue;
-    if (ch.delta?.content) text += ch.delta.content;
+    if (ch.delta?.content) {
+      text += ch.delta.content;
+      deltas++;
+    }
     for (const tc of ch.delta?.tool_calls || []) {
       const k = tc.index ?? 0;
       calls[k] ??= { id: '', name: '', arguments: '' };
@@ -74,7 +78,7 @@ async function chatTurn(sdk, params, stream) {
     }
     if (ch.finish_reason) finish = ch.finish_reason;
   }
-  return { text, finish, call: calls[0] ?? null, usage, raw: chunks };
+  return { text, finish, call: calls[0] ?? null, usage, deltas, raw: chunks };
 }
 
 const chatTools = [
@@ -87,6 +91,7 @@ async function responsesTurn(sdk, params, stream) {
   let resp;
   let events = null;
   let deltaText = '';
+  let deltas = 0;
   if (!stream) {
     resp = await sdk.responses.create(params);
   } else {
@@ -94,7 +99,10 @@ async function responsesTurn(sdk, params, stream) {
     events = [];
     for await (const e of s) {
       events.push(e);
-      if (e.type === 'response.output_text.delta') deltaText += e.delta;
+      if (e.type === 'response.output_text.delta') {
+        deltaText += e.delta;
+        deltas++;
+      }
       if (e.type === 'response.completed') resp = e.response;
       if (e.type === 'response.failed' || e.type === 'error') {
         const err = new Error(`stream ${e.type}: ${JSON.stringify(e).slice(0, 500)}`);
@@ -115,6 +123,7 @@ async function responsesTurn(sdk, params, stream) {
   return {
     text,
     deltaText,
+    deltas,
     finish: resp.status,
     call: fc ? { id: fc.call_id, name: fc.name, arguments: fc.arguments, item: fc } : null,
     output,
@@ -145,8 +154,10 @@ async function anthropicTurn(sdk, params, stream) {
     .map((b) => b.text)
     .join('');
   const tu = msg.content.find((b) => b.type === 'tool_use');
+  const deltas = (events || []).filter((e) => e.type === 'content_block_delta' && e.delta?.type === 'text_delta').length;
   return {
     text,
+    deltas,
     finish: msg.stop_reason,
     call: tu ? { id: tu.id, name: tu.name, arguments: JSON.stringify(tu.input), input: tu.input } : null,
     content: msg.content,
@@ -174,6 +185,7 @@ async function geminiTurn(sdk, params, stream) {
   let finish = null;
   let usage = null;
   let chunks = null;
+  let deltas = 0;
   if (!stream) {
     const r = await sdk.models.generateContent(params);
     parts = geminiParts(r);
@@ -186,6 +198,7 @@ async function geminiTurn(sdk, params, stream) {
     for await (const c of s) {
       chunks.push(c);
       parts.push(...geminiParts(c));
+      if (geminiParts(c).some((p) => typeof p.text === 'string' && p.text !== '' && !p.thought)) deltas++;
       if (c.candidates?.[0]?.finishReason) finish = c.candidates[0].finishReason;
       if (c.usageMetadata) usage = c.usageMetadata;
     }
@@ -202,6 +215,7 @@ async function geminiTurn(sdk, params, stream) {
   for (const p of parts) if (p.functionCall) history.push(p);
   return {
     text,
+    deltas,
     finish,
     call: fcPart
       ? {

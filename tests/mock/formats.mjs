@@ -177,3 +177,26 @@ export function nativeHistory(provider, body) {
   }
   return out;
 }
+
+/** The usage an SDK result reports, as {input, output} (output includes thinking tokens). */
+export function clientUsage(kind, r) {
+  const u = r.usage;
+  if (!u) return null;
+  if (kind === 'chat') return { input: u.prompt_tokens, output: u.completion_tokens };
+  if (kind === 'responses') return { input: u.input_tokens, output: u.output_tokens };
+  if (kind === 'anthropic') {
+    return {
+      input: (u.input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0),
+      output: u.output_tokens,
+    };
+  }
+  return { input: u.promptTokenCount, output: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0) };
+}
+
+/** The finish/stop reason each client format shows for a text answer and for a tool call. */
+export const FINISH = {
+  chat: { text: 'stop', tool: 'tool_calls' },
+  responses: { text: 'completed', tool: 'completed' },
+  anthropic: { text: 'end_turn', tool: 'tool_use' },
+  gemini: { text: 'STOP', tool: 'STOP' },
+};

@@ -55,9 +55,9 @@
 // A record (one per request):
 //   { seq, conn, method, url, path, query, headers, body (parsed JSON | null), bodyText (when not
 //     JSON), api ('openai' | 'anthropic' | 'gemini' | 'responses' | null), model, invalid (the
-//     validation message when the mock answered 400), reply ({text, tool, thinking} the mock
-//     planned), fault, status, stream, receivedAt, headersSentAt, endedAt, closedEarlyAt,
-//     contentBytesPlanned, contentBytesWritten, writesBlocked, blocked, blockedAt, responseBody }
+//     validation message when the mock answered 400), reply ({text, tool, thinking, usage} the
+//     mock planned; usage is {input, output, thoughts}), fault, status, stream, receivedAt,
+//     headersSentAt, endedAt, closedEarlyAt, contentBytesPlanned, contentBytesWritten, writesBlocked, blocked, blockedAt, responseBody }
 //   destroyedByMock is set (a time) when the mock itself cut the connection (reset, close()).
 //   Times are epoch ms with sub-ms precision (performance.timeOrigin + performance.now()), so
 //   they compare with Date.now() in the same process. closedEarlyAt is set when the client
@@ -373,6 +373,7 @@ class Mock {
       text: plan.text,
       tool: plan.tool ? { name: plan.tool.name, args: plan.tool.args } : null,
       thinking: plan.thinking ? plan.thinking.text : null,
+      usage: plan.usage,
     };
     this.changed();
     this.serve(api, req, res, rec, ctx, fault, plan);
