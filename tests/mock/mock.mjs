@@ -57,7 +57,8 @@
 //     JSON), api ('openai' | 'anthropic' | 'gemini' | 'responses' | null), model, invalid (the
 //     validation message when the mock answered 400), reply ({text, tool, thinking, usage} the
 //     mock planned; usage is {input, output, thoughts}), fault, status, stream, receivedAt,
-//     headersSentAt, endedAt, closedEarlyAt, contentBytesPlanned, contentBytesWritten, writesBlocked, blocked, blockedAt, responseBody }
+//     headersSentAt, endedAt, closedEarlyAt, contentBytesPlanned, contentBytesWritten,
+//     writesBlocked, blocked, blockedAt, responseBody }
 //   destroyedByMock is set (a time) when the mock itself cut the connection (reset, close()).
 //   Times are epoch ms with sub-ms precision (performance.timeOrigin + performance.now()), so
 //   they compare with Date.now() in the same process. closedEarlyAt is set when the client
