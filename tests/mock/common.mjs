@@ -120,6 +120,9 @@ export function parseFault(spec) {
     if (m[2] !== undefined) f.retryAfter = Number(m[2]);
   } else if (/(?:^|-)hang(?:$|-)/.test(spec)) {
     f.hang = true;
+  } else if ((m = /reset-after-(\d+)/.exec(spec))) {
+    f.reset = true;
+    f.resetAfter = Number(m[1]);
   } else if (/reset-mid-stream/.test(spec)) {
     f.reset = true;
   } else if ((m = /big-stream-(\d+)/.exec(spec))) {

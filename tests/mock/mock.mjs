@@ -3,7 +3,8 @@
 // only): OpenAI Chat Completions, Anthropic Messages, Gemini generateContent and OpenAI Responses.
 //
 // Library:  const mock = await startMock({ port: 0 });  mock.url, mock.port, mock.records,
-//           mock.connections, mock.reset(), mock.waitFor(pred, ms), await mock.close()
+//           mock.connections, mock.reset(), mock.waitFor(pred, ms), await mock.close(),
+//           mock.setFault(key, spec | null), mock.clearFaults()
 // CLI:      node tests/mock/mock.mjs [--port N] [--host 127.0.0.1] [--max-records N]
 //           prints the port (one line on stdout), then serves until SIGINT/SIGTERM.
 //
@@ -21,6 +22,7 @@
 //   HEAD /                               200
 //   GET  /__mock/records                 {connections, records}
 //   POST /__mock/reset                   clears records and the connection count
+//   POST /__mock/fault {key, spec}       sets (spec null: clears) the fault of one credential
 // Suggested baseUrls: openai `${url}/v1`, anthropic `${url}/anthropic/v1`, gemini
 // `${url}/gemini/v1beta`, openai-responses `${url}/v1`.
 // Auth failures answer 401 (Gemini: 403) in the API's own error shape, and so do bad JSON and
@@ -33,8 +35,10 @@
 // text deltas are the text split before each space ("mock", " reply", " to:", …).
 //
 // Fault injection. The fault spec is the `x-mock-fault` request header when present, otherwise
-// the request's model name (body.model, or the model in a Gemini path; the gateway relays the
-// model, so e2e tests use the model). Tokens are searched anywhere in the spec, so
+// the fault set for the request's credential (setFault: Bearer token, x-api-key,
+// x-goog-api-key or ?key=; lets a test fail one account of several and heal it later),
+// otherwise the request's model name (body.model, or the model in a Gemini path; the gateway
+// relays the model, so e2e tests use the model). Tokens are searched anywhere in the spec, so
 // "mock-status-500", "status-500" and "gpt-x-slow-first-byte-200-drip-20" all work. Several
 // tokens may be combined where it makes sense (slow-first-byte with anything; the others pick
 // one reply mode, first match below wins). Faults work on every API, errors in its own shape:
@@ -43,6 +47,8 @@
 //                              a RetryInfo detail)
 //   hang                       accept the request, never answer (closed by close() or the client)
 //   reset-mid-stream           send the head and a few events (stream) or half the JSON
+//   reset-after-<n>            as reset-mid-stream, but the stream is cut after exactly <n> text
+//                              deltas (0: after the role chunk, before the first token)
 //                              (non-stream), then destroy the socket
 //   big-stream-<MB>            stream <MB> MiB of text (4 KiB deltas) as fast as the socket
 //                              takes it, waiting for 'drain' when res.write returns false;
@@ -121,6 +127,13 @@ function sendJson(res, rec, status, obj, extraHeaders = {}) {
   res.end(text);
 }
 
+// The credential a request carries, whichever way its API sends it ('' if none).
+function credential(req, query) {
+  const a = req.headers.authorization;
+  if (typeof a === 'string' && /^Bearer\s+/i.test(a)) return a.replace(/^Bearer\s+/i, '');
+  return req.headers['x-api-key'] || req.headers['x-goog-api-key'] || query.get('key') || '';
+}
+
 function waitDrain(res) {
   return new Promise((resolve) => {
     const done = () => {
@@ -142,6 +155,12 @@ class Mock {
     this.seq = 0;
     this.sockets = new Set();
     this.waiters = new Set();
+    this.keyFaults = new Map();
+  }
+
+  setFault(key, spec) {
+    if (spec === null || spec === undefined || spec === '') this.keyFaults.delete(key);
+    else this.keyFaults.set(key, spec);
   }
 
   reset() {
@@ -272,6 +291,13 @@ class Mock {
       this.reset();
       return sendJson(res, rec, 200, { ok: true });
     }
+    if (path === '/__mock/fault' && m === 'POST') {
+      if (!isObj(rec.body) || typeof rec.body.key !== 'string') {
+        return sendJson(res, rec, 400, openaiError('expected {key, spec}'));
+      }
+      this.setFault(rec.body.key, rec.body.spec ?? null);
+      return sendJson(res, rec, 200, { ok: true });
+    }
     if (path === '/' && (m === 'HEAD' || m === 'GET')) return sendJson(res, rec, 200, { ok: true });
     if ((path === '/v1/models' || path === '/models') && m === 'GET') {
       const e = bearerAuth(req, this.apiKey);
@@ -354,7 +380,8 @@ class Mock {
     rec.model = ctx.model ?? null;
     rec.stream = ctx.stream;
     const headerSpec = req.headers['x-mock-fault'];
-    const fault = parseFault(typeof headerSpec === 'string' ? headerSpec : ctx.model);
+    const keySpec = this.keyFaults.size ? this.keyFaults.get(credential(req, query)) : undefined;
+    const fault = parseFault(typeof headerSpec === 'string' ? headerSpec : (keySpec ?? ctx.model));
     rec.fault = fault;
     try {
       if (kind === 'count' && api === anthropicMessages) api.validate(body, req, { count: true });
@@ -520,7 +547,7 @@ class Mock {
       rec.contentBytesPlanned = Buffer.byteLength(plan.text);
       if (!(await write(enc.textStart()))) return;
       if (fault.reset) {
-        for (const p of parts.slice(0, 3)) {
+        for (const p of parts.slice(0, fault.resetAfter ?? 3)) {
           if (!(await write(enc.text(p)))) return;
         }
         cut();
@@ -575,6 +602,8 @@ export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecor
       return mock.connections;
     },
     reset: () => mock.reset(),
+    setFault: (key, spec) => mock.setFault(key, spec),
+    clearFaults: () => mock.keyFaults.clear(),
     waitFor: (pred, ms) => mock.waitFor(pred, ms),
     server,
     close() {
