@@ -14,6 +14,9 @@
  *    verbatim by this format's builder, to be skipped by the others.
  *  - stream event {"type":"thinking","index":n,"text":"","redacted":"<data>"}: a
  *    redacted_thinking block (its data arrives whole in content_block_start).
+ *  - stream event {"type":"raw","index":n,"format":"claude","block":{…}}: a complete block
+ *    with no IR event (server_tool_use with its input, web_search_tool_result…), so Claude
+ *    Code's web search works claude→claude; other encoders skip it.
  */
 #ifndef OR_FMT_ANTHROPIC_INTERNAL_H
 #define OR_FMT_ANTHROPIC_INTERNAL_H

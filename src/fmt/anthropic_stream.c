@@ -9,7 +9,9 @@
 /* Caps on what a stream can make us hold. */
 #define MAX_BLOCKS 65536
 
-enum { K_NONE, K_TEXT, K_THINK, K_TOOL, K_IGNORE };
+/* Block kinds. K_RAW: a block the IR has no event for (server_tool_use,
+ * web_search_tool_result…), forwarded whole as a "raw" event once complete. */
+enum { K_NONE, K_TEXT, K_THINK, K_TOOL, K_RAW, K_IGNORE };
 
 /* ======================= decoder ======================= */
 
@@ -18,9 +20,12 @@ struct or_fmt_dec {
     int *map; /* Anthropic block index → IR index (−1: block the IR ignores) */
     unsigned char *kind;
     size_t nmap;
-    int next;    /* next IR index */
-    int tools;   /* tool_use blocks seen */
-    json_t *raw; /* Anthropic usage merged over message_start and message_delta */
+    int next;     /* next IR index */
+    int tools;    /* tool_use blocks seen */
+    json_t *raw;  /* Anthropic usage merged over message_start and message_delta */
+    json_t *blk;  /* the raw block being assembled, or NULL */
+    int blk_ir;   /* its IR index */
+    or_buf input; /* its streamed input JSON (server_tool_use) */
 };
 
 or_fmt_dec *or_anthropic_dec_new(void)
@@ -30,6 +35,8 @@ or_fmt_dec *or_anthropic_dec_new(void)
         free(d);
         d = NULL;
     }
+    if (d)
+        or_buf_init(&d->input, OR_ANTHROPIC_ARGS_MAX);
     return d;
 }
 
@@ -40,6 +47,8 @@ void or_anthropic_dec_free(or_fmt_dec *d)
     free(d->map);
     free(d->kind);
     json_decref(d->raw);
+    json_decref(d->blk);
+    or_buf_free(&d->input);
     free(d);
 }
 
@@ -114,6 +123,31 @@ static or_err text_ev(json_t *out, const char *type, int ir, const char *key, co
     return add(out, json_pack("{s:s,s:i,s:s}", "type", type, "index", ir, key, s));
 }
 
+/* Emits the raw block being assembled, with its streamed input in place. */
+static or_err raw_flush(or_fmt_dec *d, json_t *out)
+{
+    json_t *blk = d->blk;
+    or_err e = OR_OK;
+    if (!blk)
+        return OR_OK;
+    d->blk = NULL;
+    if (d->input.len) {
+        json_t *in = json_loadb(d->input.data, d->input.len, 0, NULL);
+        if (!json_is_object(in)) {
+            json_decref(in);
+            in = json_pack("{s:s%}", "_raw", d->input.data, d->input.len);
+        }
+        if (!in || json_object_set_new(blk, "input", in) != 0)
+            e = OR_ENOMEM;
+    }
+    or_buf_reset(&d->input);
+    if (e == OR_OK)
+        e = add(out, json_pack("{s:s,s:i,s:s,s:O}", "type", "raw", "index", d->blk_ir, "format",
+                               "claude", "block", blk));
+    json_decref(blk);
+    return e;
+}
+
 static or_err on_block_start(or_fmt_dec *d, const json_t *ev, json_t *out, or_errbuf *eb)
 {
     const json_t *cb = json_object_get(ev, "content_block");
@@ -128,15 +162,22 @@ static or_err on_block_start(or_fmt_dec *d, const json_t *ev, json_t *out, or_er
                  {"thinking", K_THINK},
                  {"redacted_thinking", K_THINK},
                  {"tool_use", K_TOOL}};
-    int kind = K_IGNORE, ir;
+    int kind = K_RAW, ir;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(kinds[i].type, t) == 0)
             kind = kinds[i].kind;
     or_err e = start(d, NULL, out);
     if (e == OR_OK)
+        e = raw_flush(d, out); /* a raw block whose stop never came */
+    if (e == OR_OK)
         e = block(d, json_integer_value(idx), kind, &ir, eb);
     if (e != OR_OK || ir < 0)
         return e;
+    if (kind == K_RAW) {
+        d->blk = json_deep_copy(cb);
+        d->blk_ir = ir;
+        return d->blk ? OR_OK : OR_ENOMEM;
+    }
     if (strcmp(t, "text") == 0)
         return text_ev(out, "text", ir, "text", json_string_value(json_object_get(cb, "text")));
     if (strcmp(t, "redacted_thinking") == 0)
@@ -183,13 +224,23 @@ static or_err on_block_delta(or_fmt_dec *d, const json_t *ev, json_t *out, or_er
     const char *t = json_string_value(json_object_get(delta, "type"));
     if (!json_is_integer(idx) || !t)
         return or_fail(eb, OR_EUPSTREAM, "content_block_delta: missing index or delta type");
+    json_int_t ai = json_integer_value(idx);
+    if (ai >= 0 && (size_t)ai < d->nmap && d->kind[ai] == K_RAW) {
+        const char *pj = json_string_value(json_object_get(delta, "partial_json"));
+        if (!d->blk || d->map[ai] != d->blk_ir || strcmp(t, "input_json_delta") != 0 || !pj)
+            return OR_OK;
+        return or_buf_puts(&d->input, pj) == OR_OK
+                   ? OR_OK
+                   : or_fail(eb, OR_ETOOBIG, "stream: server tool input over %zu bytes",
+                             (size_t)OR_ANTHROPIC_ARGS_MAX);
+    }
     for (size_t i = 0; i < sizeof tbl / sizeof tbl[0]; i++) {
         if (strcmp(tbl[i].delta, t) != 0)
             continue;
         int ir;
         or_err e = start(d, NULL, out);
         if (e == OR_OK) /* a delta without its start still gets a block of the right kind */
-            e = block(d, json_integer_value(idx), tbl[i].kind, &ir, eb);
+            e = block(d, ai, tbl[i].kind, &ir, eb);
         if (e != OR_OK || ir < 0)
             return e;
         return text_ev(out, tbl[i].ir_type, ir, tbl[i].ir_key,
@@ -263,10 +314,13 @@ or_err or_anthropic_dec_event(or_fmt_dec *d, const char *event, const char *data
         e = on_block_start(d, ev, out, eb);
     } else if (strcmp(t, "content_block_delta") == 0) {
         e = on_block_delta(d, ev, out, eb);
+    } else if (strcmp(t, "content_block_stop") == 0) {
+        e = raw_flush(d, out);
     } else if (strcmp(t, "message_delta") == 0) {
-        e = on_message_delta(d, ev, out);
+        if ((e = raw_flush(d, out)) == OR_OK)
+            e = on_message_delta(d, ev, out);
     } else if (strcmp(t, "message_stop") == 0) {
-        if ((e = start(d, NULL, out)) == OR_OK &&
+        if ((e = start(d, NULL, out)) == OR_OK && (e = raw_flush(d, out)) == OR_OK &&
             (e = emit_end(d, d->tools ? "tool_calls" : "stop", out)) == OR_OK) {
             d->done = 1;
             e = add(out, json_pack("{s:s}", "type", "done"));
@@ -274,7 +328,7 @@ or_err or_anthropic_dec_event(or_fmt_dec *d, const char *event, const char *data
     } else if (strcmp(t, "error") == 0) {
         e = on_error(d, ev, out);
     }
-    /* content_block_stop, ping and unknown events carry nothing for the IR. */
+    /* ping and unknown events carry nothing for the IR. */
     json_decref(ev);
     if (e == OR_ENOMEM)
         or_fail(eb, e, "out of memory");
@@ -546,6 +600,19 @@ static or_err on_signature(or_fmt_enc *e, const json_t *ev, json_int_t ir, or_bu
     return r == OR_OK ? delta(e, "signature_delta", "signature", sig, out) : r;
 }
 
+/* A whole block the IR does not model (server tool use and results), from a Claude upstream:
+ * sent as it came, input included in content_block_start. Other formats' raw blocks mean
+ * nothing to a Claude client. */
+static or_err on_raw(or_fmt_enc *e, const json_t *ev, json_int_t ir, or_buf *out)
+{
+    const char *f = json_string_value(json_object_get(ev, "format"));
+    const json_t *blk = json_object_get(ev, "block");
+    if (!f || strcmp(f, "claude") != 0 || !json_is_object(blk))
+        return OR_OK;
+    or_err r = block_start(e, K_RAW, ir, json_deep_copy(blk), out);
+    return r == OR_OK ? block_stop(e, out) : r;
+}
+
 static or_err finish(or_fmt_enc *e, or_buf *out)
 {
     or_err r = msg_start(e, NULL, out);
@@ -610,6 +677,8 @@ or_err or_anthropic_enc_event(or_fmt_enc *e, const json_t *ev, or_buf *out)
         return on_tool_call(e, ev, ir, out);
     if (strcmp(t, "tool_args") == 0)
         return on_tool_args(e, ev, ir, out);
+    if (strcmp(t, "raw") == 0)
+        return on_raw(e, ev, ir, out);
     if (strcmp(t, "done") == 0)
         return finish(e, out);
     return OR_OK; /* tool_signature (Gemini) and unknown events have no Anthropic form */

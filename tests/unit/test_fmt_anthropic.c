@@ -664,6 +664,56 @@ static void test_decoder(void)
     CHECK_STR(S(out, "3.type"), "done");
     json_decref(out);
 
+    /* server tool blocks travel whole as raw events and come out as they went in */
+    out = json_array();
+    const char *srv =
+        "event: message_start\ndata: "
+        "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_S\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":"
+        "\"web_search\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"weather\\\"}\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+        "\"content_block\":{\"type\":\"web_search_tool_result\",\"tool_use_id\":\"srvtoolu_1\","
+        "\"content\":[{\"type\":\"web_search_result\",\"url\":\"https://w\",\"title\":\"W\"}]}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"Sunny\"}}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    CHECK(decode_chunked(srv, 13, out, 1) == OR_OK);
+    CHECK_STR(S(out, "1.type"), "raw");
+    CHECK(I(out, "1.index") == 0);
+    CHECK_STR(S(out, "1.block.type"), "server_tool_use");
+    CHECK_STR(S(out, "1.block.input.query"), "weather");
+    CHECK_STR(S(out, "2.block.type"), "web_search_tool_result");
+    CHECK_STR(S(out, "2.block.content.0.url"), "https://w");
+    CHECK_STR(S(out, "3.text"), "Sunny");
+    CHECK(I(out, "3.index") == 2);
+    CHECK_STR(S(out, "5.stop_reason"), "stop");
+    or_fmt_enc *enc = F->enc_new(NULL);
+    or_buf wire;
+    or_buf_init(&wire, 0);
+    size_t k;
+    json_t *x;
+    json_array_foreach(out, k, x) CHECK(F->enc_event(enc, x, &wire) == OR_OK);
+    F->enc_free(enc);
+    CHECK(strstr(wire.data, "\"content_block\":{\"type\":\"server_tool_use\",\"id\":"
+                            "\"srvtoolu_1\",\"name\":\"web_search\",\"input\":{\"query\":"
+                            "\"weather\"}}") != NULL);
+    CHECK(strstr(wire.data, "\"index\":1,\"content_block\":{\"type\":\"web_search_tool_result\"") !=
+          NULL);
+    CHECK(strstr(wire.data, "\"stop_reason\":\"end_turn\"") != NULL);
+    or_buf_free(&wire);
+    json_decref(out);
+
     /* bad JSON and absurd indexes are upstream errors */
     or_fmt_dec *d = F->dec_new();
     or_errbuf eb = {{0}};
