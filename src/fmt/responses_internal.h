@@ -61,6 +61,8 @@ int or_responses_item_to_ir(const json_t *item, json_t *content, bool *has_call)
 /* A reasoning item → an IR thinking part {text, encrypted_content?, id?}; the markers above
  * are decoded back into signature / redacted. */
 json_t *or_responses_reasoning_to_ir(const json_t *item);
+/* A thinking part with no text and nothing to replay (no encrypted content or signature). */
+bool or_responses_thinking_empty(const json_t *part);
 /* IR reasoning text + encrypted content/signature → a reasoning item. */
 json_t *or_responses_reasoning_item(const char *id, const char *text, const json_t *thinking);
 /* Response id for opts/IR: the IR's id, else "resp_<opts->id>". */

@@ -230,6 +230,10 @@ static or_err item_reasoning(rq *q, const json_t *it, const char *where)
 {
     (void)where;
     json_t *part = or_responses_reasoning_to_ir(it);
+    if (part && or_responses_thinking_empty(part)) { /* an id alone: nothing any target can use */
+        json_decref(part);
+        return OR_OK;
+    }
     json_t *content = part ? trailing(q, "assistant") : NULL;
     if (!content) {
         json_decref(part);

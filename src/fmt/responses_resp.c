@@ -65,6 +65,13 @@ json_t *or_responses_reasoning_to_ir(const json_t *item)
     return part;
 }
 
+bool or_responses_thinking_empty(const json_t *part)
+{
+    const char *text = or_responses_str(part, "text");
+    return (!text || !*text) && !json_object_get(part, "encrypted_content") &&
+           !json_object_get(part, "signature") && !json_object_get(part, "redacted");
+}
+
 int or_responses_item_to_ir(const json_t *item, json_t *content, bool *has_call)
 {
     const char *type = or_responses_str(item, "type");
@@ -95,7 +102,13 @@ int or_responses_item_to_ir(const json_t *item, json_t *content, bool *has_call)
             *has_call = true;
         }
     } else if (strcmp(type, "reasoning") == 0) {
-        bad |= or_responses_push(content, or_responses_reasoning_to_ir(item));
+        /* An item with neither summary nor encrypted content carries nothing, and an empty
+         * thinking block is something Anthropic clients cannot replay. */
+        json_t *th = or_responses_reasoning_to_ir(item);
+        if (th && or_responses_thinking_empty(th))
+            json_decref(th);
+        else
+            bad |= or_responses_push(content, th);
     }
     return bad;
 }

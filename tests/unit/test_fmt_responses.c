@@ -356,6 +356,20 @@ static void test_resp_both_ways(void)
     body = J("{'output':7}");
     CHECK(F->resp_to_ir(body, &ir, &eb) == OR_EINVAL);
     json_decref(body);
+
+    /* A reasoning item with nothing in it (no summary asked for, no include) is not a block. */
+    body = J("{'status':'completed','output':[{'type':'reasoning','id':'rs_0','summary':[]},"
+             "{'type':'message','content':[{'type':'output_text','text':'hi'}]}]}");
+    CHECK(F->resp_to_ir(body, &ir, &eb) == OR_OK);
+    CHECK(same(at(ir, "content"), "[{'type':'text','text':'hi'}]"));
+    json_decref(ir);
+    json_decref(body);
+    body = J("{'model':'m','input':[{'type':'reasoning','id':'rs_0','summary':[]},"
+             "{'role':'user','content':'x'}]}");
+    CHECK(F->req_to_ir(body, &ir, &eb) == OR_OK);
+    CHECK(json_array_size(at(ir, "messages")) == 1);
+    json_decref(ir);
+    json_decref(body);
 }
 
 /* Anthropic thinking signatures survive a trip through a Responses client. */
