@@ -100,6 +100,10 @@ static json_t *part_to_block(const json_t *p, int *tools)
         const char *sig = json_string_value(json_object_get(p, "signature"));
         if (red)
             return json_pack("{s:s,s:s}", "type", "redacted_thinking", "data", red);
+        /* Reasoning another provider keeps opaque (encrypted) has nothing to show; Anthropic
+         * never sends an empty thinking block, and replaying one to it is a 400. */
+        if ((!s || !*s) && (!sig || !*sig))
+            return NULL;
         return json_pack("{s:s,s:s,s:s}", "type", "thinking", "thinking", s ? s : "", "signature",
                          sig ? sig : "");
     }

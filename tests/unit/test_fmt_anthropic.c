@@ -402,7 +402,8 @@ static void test_resp(void)
     json_decref(body);
 
     /* from another provider: ids get msg_, stop maps, plain stop with calls → tool_use */
-    ir = J("{\"id\":\"chatcmpl-1\",\"model\":\"gpt\",\"content\":[{\"type\":\"text\",\"text\":"
+    ir = J("{\"id\":\"chatcmpl-1\",\"model\":\"gpt\",\"content\":[{\"type\":\"thinking\","
+           "\"text\":\"\",\"encrypted_content\":\"gAAA\"},{\"type\":\"text\",\"text\":"
            "\"\"},{\"type\":\"tool_call\",\"id\":\"call_1\",\"name\":\"f\",\"arguments\":"
            "\"{bad\"}],\"stop_reason\":\"stop\",\"usage\":{\"input_tokens\":3,\"output_tokens\":"
            "4,\"cached_tokens\":5}}");
