@@ -2,6 +2,7 @@
  * main.c — omniroute: the AI gateway. Reads the environment, opens the store, starts the HTTP
  * workers and waits for SIGTERM/SIGINT, then drains and shuts down cleanly.
  */
+#include "admin/resilience_api.h"
 #include "app/routes.h"
 #include "auth/auth.h"
 #include "core/clock.h"
@@ -64,6 +65,9 @@ static int parse_port(const char *v, int dflt)
 
 static void app_free(or_app *app)
 {
+    if (app->store && app->routing.plans)
+        or_resilience_api_save(app); /* breaker state survives a restart */
+    or_routing_free(&app->routing);
     if (app->store)
         or_store_close(app->store);
     sodium_memzero(app->jwt_key, sizeof app->jwt_key);
@@ -124,6 +128,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "omniroute: cannot open the store in %s: %s\n", app.data_dir, eb.msg);
         goto out;
     }
+    if (or_routing_init(&app.routing) != OR_OK) {
+        fprintf(stderr, "omniroute: out of memory\n");
+        goto out;
+    }
+    or_resilience_api_load(&app);
     if (or_auth_load_jwt_key(app.data_dir, app.jwt_key, &eb) != OR_OK) {
         fprintf(stderr, "omniroute: session key: %s\n", eb.msg);
         goto out;

@@ -1,6 +1,7 @@
 #include "app/routes.h"
 #include "admin/admin.h"
 #include "admin/nodes.h"
+#include "admin/resilience_api.h"
 #include "admin/translator.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
@@ -47,6 +48,10 @@ static const route routes[] = {
     {"PATCH", "/api/providers/{id}", or_providers_update, SCOPE_MANAGE},
     {"DELETE", "/api/providers/{id}", or_providers_delete, SCOPE_MANAGE},
     {"POST", "/api/providers/{id}/test", or_providers_test, SCOPE_MANAGE},
+    {"GET", "/api/resilience", or_resilience_api_get, SCOPE_MANAGE},
+    {"PATCH", "/api/resilience", or_resilience_api_patch, SCOPE_MANAGE},
+    {"POST", "/api/resilience/reset", or_resilience_api_reset, SCOPE_MANAGE},
+    {"GET", "/api/monitoring/health", or_health_api, SCOPE_MANAGE},
     {"GET", "/api/provider-nodes", or_nodes_list, SCOPE_MANAGE},
     {"POST", "/api/provider-nodes", or_nodes_create, SCOPE_MANAGE},
     {"PUT", "/api/provider-nodes/{id}", or_nodes_update, SCOPE_MANAGE},

@@ -10,6 +10,7 @@
 #ifndef OR_GATEWAY_APP_H
 #define OR_GATEWAY_APP_H
 
+#include "gateway/routing.h"
 #include "http/http.h"
 #include "store/store.h"
 #include "upstream/upstream.h"
@@ -28,6 +29,7 @@ typedef struct or_app {
     unsigned char jwt_key[32]; /* JWT_SECRET (hashed) or generated once and persisted */
     unsigned jwt_ttl_s;        /* session lifetime; default 24 h */
     uint64_t started_mono_ms;
+    or_routing routing; /* breakers, cooldowns, strategy memory (gateway/routing.h) */
 } or_app;
 
 typedef struct or_worker_ctx {

@@ -1,6 +1,13 @@
 /*
- * relay.c — see relay.h. The request side (resolve, build body/URL/headers, start the
- * transfer) and the reply side (passthrough or translated, stream or not) of one request.
+ * relay.c — see relay.h. One client request: resolve the model to a plan of targets, try
+ * them (and the accounts of each) in order, and answer from the first attempt that works.
+ *
+ * An attempt may fail over invisibly until the first byte reaches the client: a non-stream
+ * reply is kept whole until it is complete; a stream is held (decoded, not yet written) until
+ * its first content event, so an upstream that errors, resets or stalls before its first token
+ * is abandoned for the next target. Once committed, a failure ends the client's stream with
+ * its format's own error termination. Every attempt's outcome feeds the breakers and cooldowns
+ * (resilience/), and the request's usage row is written once, at the end.
  */
 #include "gateway/relay.h"
 #include "core/clock.h"
@@ -13,6 +20,7 @@
 #include "gateway/usage.h"
 #include "http/reply.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,20 +29,76 @@
 #include <strings.h>
 
 #define MAX_REPLY_BYTES (64u * 1024 * 1024) /* a non-stream reply is kept whole to read it */
+#define MAX_HELD_BYTES (1024u * 1024)       /* stream bytes held before the first token */
 #define MAX_SSE_EVENT (8u * 1024 * 1024)
 #define MAX_UP_HEADERS 16
+#define MAX_CANDIDATES 64
 
-typedef struct relay {
+/* Timeouts and bounds, from the environment once (tests shorten them). */
+static struct {
+    unsigned connect_ms, first_byte_ms, idle_ms, first_token_ms, budget_ms, max_attempts;
+} limits;
+static pthread_once_t limits_once = PTHREAD_ONCE_INIT;
+
+static unsigned env_ms(const char *name, unsigned dflt)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+    return v && *v && !*end && n > 0 && n < 0xffffffffUL ? (unsigned)n : dflt;
+}
+
+static void limits_load(void)
+{
+    limits.connect_ms = env_ms("OMNIROUTE_CONNECT_TIMEOUT_MS", 10000);
+    limits.first_byte_ms = env_ms("OMNIROUTE_FIRST_BYTE_TIMEOUT_MS", 300000);
+    limits.idle_ms = env_ms("OMNIROUTE_IDLE_TIMEOUT_UPSTREAM_MS", 300000);
+    limits.first_token_ms = env_ms("OMNIROUTE_FIRST_TOKEN_TIMEOUT_MS", 120000);
+    limits.budget_ms = env_ms("OMNIROUTE_FALLBACK_BUDGET_MS", 600000);
+    limits.max_attempts = env_ms("OMNIROUTE_MAX_ATTEMPTS", 10);
+}
+
+typedef struct relay relay;
+
+typedef struct {
+    uv_timer_t t;
+    relay *owner; /* NULL once the relay is gone; the timer frees itself when closed */
+} token_timer;
+
+struct relay {
+    /* ---- the request ---- */
     or_http_req *req;
     or_app *app;
-    or_snapshot *snap;
-    or_target t;
-    const or_fmt *cf; /* client format */
-    const or_fmt *pf; /* provider format */
-    bool translate;
-    bool stream;
+    or_routing *rt;
+    const or_fmt *cf;
     or_fmt_opts copts;
     char client_model[256];
+    json_t *root;
+    bool stream, model_in_body, body_not_raw;
+    const char *path;
+    or_snapshot *snap;
+    or_plan plan;
+    size_t step;
+    bool step_ready;
+    size_t cands[MAX_CANDIDATES]; /* indices into snap->conns of the step's provider */
+    bool excluded[MAX_CANDIDATES];
+    size_t ncands;
+    uint64_t probe_tok;
+    uint64_t t0, deadline;
+    unsigned attempts;
+    or_usage_row row;
+    /* why nothing answered, if nothing does: the last failed attempt's reply */
+    int last_status;
+    char last_msg[600];
+    char last_ctype[128];
+    char last_retry[64];
+    or_buf last_body;
+    const or_fmt *last_pf;
+    /* ---- the current attempt ---- */
+    or_target t;
+    size_t cand;
+    const or_fmt *pf;
+    bool translate;
     or_up_req *up;
     char *body;
     size_t body_len;
@@ -46,20 +110,79 @@ typedef struct relay {
     int up_status;
     char up_ctype[128];
     char retry_after[64];
+    or_retry_after ra;
+    bool stream_ok; /* a 2xx stream head arrived */
+    bool committed; /* bytes reached the client: no more fallback */
+    bool content;   /* the attempt produced its first content event */
+    bool ir_failed; /* the upstream reported an error in-stream before any content */
+    int ir_status;
+    char ir_msg[200];
     or_buf reply;
-    or_sse_lines lines;   /* passthrough OpenAI: usage scan */
-    or_sse_events events; /* translated streams, and usage of other passthrough formats */
+    or_buf held;
+    or_sse_lines lines;
+    or_sse_events events;
     or_fmt_dec *dec;
     or_fmt_enc *enc;
-    json_t *evs; /* IR events produced by one decode step */
-    or_buf out;  /* client bytes produced by one step */
+    json_t *evs;
+    or_buf out;
     bool enc_done;
-    or_usage_row row;
-    uint64_t t0;
-    bool started; /* the client stream has begun */
-    int busy;     /* inside an upstream callback: defer freeing */
+    token_timer *timer;
+    int busy;
     bool dead;
-} relay;
+};
+
+static void next_attempt(relay *c);
+
+/* ---- lifetime ---- */
+
+static void timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void timer_stop(relay *c)
+{
+    if (!c->timer)
+        return;
+    c->timer->owner = NULL;
+    uv_timer_stop(&c->timer->t);
+    uv_close((uv_handle_t *)&c->timer->t, timer_closed);
+    c->timer = NULL;
+}
+
+/* Frees what one attempt holds, so the next starts clean. */
+static void attempt_clear(relay *c)
+{
+    timer_stop(c);
+    if (c->auth) {
+        sodium_memzero(c->auth, strlen(c->auth));
+        free(c->auth);
+        c->auth = NULL;
+    }
+    free(c->extra);
+    free(c->body);
+    c->extra = c->body = NULL;
+    c->body_len = c->nhdrs = 0;
+    or_buf_reset(&c->url);
+    or_buf_reset(&c->reply);
+    or_buf_reset(&c->held);
+    or_buf_reset(&c->out);
+    or_sse_lines_free(&c->lines);
+    or_sse_lines_init(&c->lines, 1024 * 1024);
+    or_sse_events_free(&c->events);
+    if (c->dec)
+        c->pf->dec_free(c->dec);
+    if (c->enc)
+        c->cf->enc_free(c->enc);
+    c->dec = NULL;
+    c->enc = NULL;
+    json_array_clear(c->evs);
+    c->up_status = 0;
+    c->up_ctype[0] = c->retry_after[0] = '\0';
+    c->stream_ok = c->content = c->ir_failed = c->enc_done = false;
+}
+
+static int on_sse_event(void *ud, const char *event, const char *data, size_t len);
 
 static void relay_free(relay *c)
 {
@@ -67,22 +190,16 @@ static void relay_free(relay *c)
         c->dead = true;
         return;
     }
-    if (c->auth) {
-        sodium_memzero(c->auth, strlen(c->auth));
-        free(c->auth);
-    }
-    free(c->extra);
-    free(c->body);
-    or_buf_free(&c->url);
-    or_buf_free(&c->reply);
-    or_buf_free(&c->out);
+    attempt_clear(c);
     or_sse_lines_free(&c->lines);
     or_sse_events_free(&c->events);
-    if (c->dec)
-        c->pf->dec_free(c->dec);
-    if (c->enc)
-        c->cf->enc_free(c->enc);
+    or_buf_free(&c->url);
+    or_buf_free(&c->reply);
+    or_buf_free(&c->held);
+    or_buf_free(&c->out);
+    or_buf_free(&c->last_body);
     json_decref(c->evs);
+    json_decref(c->root);
     if (c->snap)
         or_snapshot_release(c->snap);
     free(c);
@@ -121,6 +238,8 @@ static void record(relay *c, int status, const char *error)
 {
     c->row.status = status;
     c->row.latency_ms = (uint32_t)(or_clock_mono_ms() - c->t0);
+    if (status >= 200 && status <= 299 && !error && c->row.provider[0])
+        or_routing_latency(c->rt, c->row.provider, c->row.latency_ms);
     if (error)
         snprintf(c->row.error, sizeof c->row.error, "%s", error);
     or_store_usage_record(c->app->store, &c->row);
@@ -146,34 +265,112 @@ static void usage_from_ir(relay *c, const json_t *u)
     }
 }
 
-static void reply_headers(relay *c, char *out, size_t cap)
+static void reply_headers(relay *c, char *out, size_t cap, const char *retry_after)
 {
     int n = snprintf(out, cap,
                      "X-OmniRoute-Provider: %s\r\nX-OmniRoute-Model: %s\r\n"
-                     "X-OmniRoute-Request-Id: %s\r\nX-OmniRoute-Latency-Ms: %llu\r\n",
+                     "X-OmniRoute-Request-Id: %s\r\nX-OmniRoute-Latency-Ms: %llu\r\n"
+                     "X-OmniRoute-Fallback-Attempts: %u\r\n",
                      c->row.provider, c->row.model, c->row.request_id,
-                     (unsigned long long)(or_clock_mono_ms() - c->t0));
-    if (c->retry_after[0] && n > 0 && (size_t)n < cap)
-        snprintf(out + n, cap - (size_t)n, "Retry-After: %s\r\n", c->retry_after);
+                     (unsigned long long)(or_clock_mono_ms() - c->t0), c->attempts);
+    if (retry_after && retry_after[0] && n > 0 && (size_t)n < cap)
+        snprintf(out + n, cap - (size_t)n, "Retry-After: %s\r\n", retry_after);
 }
 
-/* ---- translated streams: provider events → IR → client bytes ---- */
+static or_attempt attempt_id(relay *c, char *model, size_t cap)
+{
+    snprintf(model, cap, "%.*s", (int)c->t.model_len, c->t.model);
+    return (or_attempt){c->t.provider->id, c->t.conn->id, model};
+}
 
-static void encode_events(relay *c)
+static void report_success(relay *c)
+{
+    char model[256];
+    or_attempt a = attempt_id(c, model, sizeof model);
+    or_resilience_on_success(&c->rt->res, &a, c->probe_tok);
+    c->probe_tok = 0;
+    if (c->plan.combo[0])
+        or_plan_used(c->rt->plans, c->plan.combo, c->plan.steps[c->step].model);
+}
+
+/* ---- the final answer when no attempt succeeded ---- */
+
+static void fail_final(relay *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail_final(relay *c, int status, const char *code, const char *fmt, ...)
+{
+    char msg[600], hdrs[1024];
+    if (c->last_status >= 400 && c->last_pf) {
+        /* The last provider's own error, in the client's format (or as is, same format). */
+        reply_headers(c, hdrs, sizeof hdrs, c->last_retry);
+        record(c, c->last_status, c->last_msg[0] ? c->last_msg : "upstream error");
+        if (c->last_pf == c->cf) {
+            or_http_respond(c->req, c->last_status,
+                            c->last_ctype[0] ? c->last_ctype : "application/json", hdrs,
+                            c->last_body.data, c->last_body.len);
+        } else {
+            json_t *doc =
+                json_loadb(c->last_body.data ? c->last_body.data : "", c->last_body.len, 0, NULL);
+            json_t *err = c->last_pf->error_to_ir(c->last_status, doc);
+            json_decref(doc);
+            json_object_set_new(err, "status", json_integer(c->last_status));
+            reply_ir_error(c->req, c->cf, err, c->last_status, hdrs);
+        }
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_headers(c, hdrs, sizeof hdrs, c->last_retry);
+    record(c, status, msg);
+    reply_ir_error(c->req, c->cf, ir_error(status, code, msg), status, hdrs);
+}
+
+/* ---- streams: provider events → IR → client bytes ---- */
+
+static bool is_content(const char *type)
+{
+    static const char *const kinds[] = {
+        "text", "thinking", "thinking_signature", "tool_call", "tool_args", "stop", "done"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(type, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Usage, commit detection and (translated) encoding of the decoded events. */
+static void handle_events(relay *c)
 {
     size_t i;
     json_t *ev;
     json_array_foreach(c->evs, i, ev)
     {
         const char *type = json_string_value(json_object_get(ev, "type"));
-        if (type && strcmp(type, "usage") == 0)
+        if (!type)
+            continue;
+        if (strcmp(type, "usage") == 0)
             usage_from_ir(c, json_object_get(ev, "usage"));
+        if (!c->committed && !c->content) {
+            if (strcmp(type, "error") == 0) {
+                c->ir_failed = true;
+                json_t *st = json_object_get(ev, "status");
+                c->ir_status = json_is_integer(st) ? (int)json_integer_value(st) : 502;
+                snprintf(c->ir_msg, sizeof c->ir_msg, "%s",
+                         json_string_value(json_object_get(ev, "message"))
+                             ? json_string_value(json_object_get(ev, "message"))
+                             : "upstream error");
+                break;
+            }
+            if (is_content(type))
+                c->content = true;
+        }
         if (c->enc_done || !c->enc)
             continue;
         if (c->cf->enc_event(c->enc, ev, &c->out) != OR_OK)
-            or_log_warn("request %s: cannot encode a %s event", c->row.request_id,
-                        type ? type : "?");
-        if (type && strcmp(type, "done") == 0)
+            or_log_warn("request %s: cannot encode a %s event", c->row.request_id, type);
+        if (strcmp(type, "done") == 0)
             c->enc_done = true;
     }
     json_array_clear(c->evs);
@@ -182,13 +379,14 @@ static void encode_events(relay *c)
 static int on_sse_event(void *ud, const char *event, const char *data, size_t len)
 {
     relay *c = ud;
-    if (!c->translate && !memmem(data, len, "sage", 4))
-        return 0; /* passthrough: only events carrying usage / usageMetadata are read */
+    /* Passthrough after the first token: only events that carry usage are read. */
+    if (!c->translate && c->content && !memmem(data, len, "sage", 4))
+        return 0;
     or_errbuf eb = {{0}};
     if (c->pf->dec_event(c->dec, event, data, len, c->evs, &eb) != OR_OK)
         or_log_debug("request %s: undecodable upstream event: %s", c->row.request_id, eb.msg);
-    encode_events(c);
-    return 0;
+    handle_events(c);
+    return c->ir_failed; /* stop feeding a failed attempt */
 }
 
 static void on_openai_line(void *ud, const char *line, size_t len, bool cut)
@@ -198,6 +396,105 @@ static void on_openai_line(void *ud, const char *line, size_t len, bool cut)
         or_usage_from_openai_sse_line(line, len, &c->row);
 }
 
+static bool write_client(relay *c, const char *p, size_t n)
+{
+    if (!n)
+        return false;
+    c->busy++;
+    bool full = or_http_stream_write(c->req, p, n);
+    c->busy--;
+    return full;
+}
+
+/* The first token arrived: the client stream starts with everything held so far. */
+static bool commit(relay *c)
+{
+    char hdrs[1024];
+    timer_stop(c);
+    c->committed = true;
+    report_success(c);
+    reply_headers(c, hdrs, sizeof hdrs - 64, NULL);
+    strcat(hdrs, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+    const char *ctype = !c->translate ? (c->up_ctype[0] ? c->up_ctype : "text/event-stream")
+                        : c->cf->id == OR_FMT_GEMINI && !c->copts.gemini_sse
+                            ? "application/json"
+                            : c->cf->stream_content_type;
+    c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
+    c->busy++;
+    or_http_stream_start(c->req, c->up_status, ctype, hdrs);
+    c->busy--;
+    if (c->dead)
+        return false;
+    const or_buf *src = c->translate ? &c->out : &c->held;
+    bool full = write_client(c, src->data, src->len);
+    or_buf_reset(&c->out);
+    or_buf_reset(&c->held);
+    return full;
+}
+
+/* ---- failures ---- */
+
+static uint32_t transport_mask(or_up_result res)
+{
+    static const or_transport_error map[] = {
+        [OR_UP_OK] = OR_TRANSPORT_NONE,          [OR_UP_ECONNECT] = OR_TRANSPORT_CONNECT,
+        [OR_UP_ETIMEOUT] = OR_TRANSPORT_TIMEOUT, [OR_UP_ERESET] = OR_TRANSPORT_RESET,
+        [OR_UP_EPROTO] = OR_TRANSPORT_RESET,     [OR_UP_ETOOBIG] = OR_TRANSPORT_RESET,
+        [OR_UP_EINTERNAL] = OR_TRANSPORT_RESET,
+    };
+    return or_failure_classify(0, NULL, 0, (int)map[res]);
+}
+
+/* An attempt failed before anything reached the client: cool down what the failure says, keep
+ * its reply as "the last error", and move on (or stop, for a request no target will take). */
+static void attempt_failed(relay *c, uint32_t mask, int status, const char *why)
+{
+    char model[256];
+    or_attempt a = attempt_id(c, model, sizeof model);
+    or_failure_effect eff;
+    or_resilience_on_failure(&c->rt->res, &a, mask, or_retry_after_ms(&c->ra), status, c->probe_tok,
+                             &eff);
+    c->probe_tok = 0;
+    or_log_info("request %s: attempt %u on %s/%.*s (%s) failed: %s", c->row.request_id, c->attempts,
+                c->t.provider->id, (int)c->t.model_len, c->t.model, c->t.conn->id, why);
+    c->last_status = status;
+    c->last_pf = c->pf;
+    snprintf(c->last_msg, sizeof c->last_msg, "%s", why);
+    snprintf(c->last_ctype, sizeof c->last_ctype, "%s", c->up_ctype);
+    snprintf(c->last_retry, sizeof c->last_retry, "%s", c->retry_after);
+    or_buf tmp = c->last_body;
+    c->last_body = c->reply; /* keep the error body; reuse the old buffer for the next reply */
+    c->reply = tmp;
+    if (c->up) {
+        or_up_cancel(c->up);
+        c->up = NULL;
+    }
+    attempt_clear(c);
+    if (eff.next == OR_NEXT_STOP) {
+        fail_final(c, status ? status : 502, "upstream_error", "%s", why);
+        relay_free(c);
+        return;
+    }
+    if (eff.next == OR_NEXT_ACCOUNT)
+        c->excluded[c->cand] = true;
+    else {
+        c->step++;
+        c->step_ready = false;
+    }
+    next_attempt(c);
+}
+
+static void on_token_timeout(uv_timer_t *t)
+{
+    token_timer *tt = (token_timer *)t;
+    relay *c = tt->owner;
+    if (!c || c->committed)
+        return;
+    char why[96];
+    snprintf(why, sizeof why, "no first token within %u ms", limits.first_token_ms);
+    attempt_failed(c, or_failure_classify(0, NULL, 0, OR_TRANSPORT_TIMEOUT), 0, why);
+}
+
 /* ---- upstream callbacks ---- */
 
 static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
@@ -205,58 +502,59 @@ static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
     relay *c = ud;
     c->up_status = status;
     for (size_t i = 0; i < nh; i++) {
+        or_retry_after_header(&c->ra, h[i].name, h[i].value, strlen(h[i].value));
         if (strcasecmp(h[i].name, "content-type") == 0)
             snprintf(c->up_ctype, sizeof c->up_ctype, "%s", h[i].value);
         else if (strcasecmp(h[i].name, "retry-after") == 0)
             snprintf(c->retry_after, sizeof c->retry_after, "%s", h[i].value);
     }
     if (!c->stream || status < 200 || status > 299)
-        return; /* kept whole and answered in on_done */
-    char hdrs[1024];
-    reply_headers(c, hdrs, sizeof hdrs - 64);
-    strcat(hdrs, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-    const char *ctype = !c->translate ? (c->up_ctype[0] ? c->up_ctype : "text/event-stream")
-                        : c->cf->id == OR_FMT_GEMINI && !c->copts.gemini_sse
-                            ? "application/json"
-                            : c->cf->stream_content_type;
-    c->started = true;
-    c->busy++;
-    or_http_stream_start(c->req, status, ctype, hdrs);
-    c->busy--;
-}
-
-static bool write_out(relay *c)
-{
-    if (!c->out.len)
-        return false;
-    c->busy++;
-    bool full = or_http_stream_write(c->req, c->out.data, c->out.len);
-    c->busy--;
-    or_buf_reset(&c->out);
-    return full;
+        return; /* kept whole and judged in on_done */
+    c->stream_ok = true;
+    c->timer = calloc(1, sizeof *c->timer);
+    if (c->timer) {
+        uv_timer_init(or_http_worker_loop(or_http_req_worker(c->req)), &c->timer->t);
+        c->timer->t.data = c->timer;
+        c->timer->owner = c;
+        uv_timer_start(&c->timer->t, on_token_timeout, limits.first_token_ms, 0);
+    }
 }
 
 static bool on_up_data(void *ud, const char *p, size_t n)
 {
     relay *c = ud;
-    if (!c->started) {
+    if (!c->stream_ok) {
         if (or_buf_append(&c->reply, p, n) != OR_OK)
-            c->up_status = -1; /* too large: answered 502 in on_done */
+            c->up_status = -1; /* too large: a 502 in on_done */
         return false;
     }
-    if (!c->row.ttft_ms)
-        c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
-    bool full;
+    bool full = false;
     c->busy++;
-    if (c->translate) {
+    if (!c->translate && !c->committed && or_buf_append(&c->held, p, n) != OR_OK)
+        c->content = true; /* holding more than this: commit anyway */
+    if (c->translate || c->pf->id != OR_FMT_OPENAI || !c->content)
         or_sse_events_feed(&c->events, p, n);
-        full = write_out(c);
-    } else {
-        if (c->pf->id == OR_FMT_OPENAI)
-            or_sse_lines_feed(&c->lines, p, n, on_openai_line, c);
-        else
-            or_sse_events_feed(&c->events, p, n);
-        full = or_http_stream_write(c->req, p, n);
+    else
+        or_sse_lines_feed(&c->lines, p, n, on_openai_line, c);
+    if (c->ir_failed) {
+        c->busy--;
+        if (!c->dead) {
+            char why[256];
+            snprintf(why, sizeof why, "in-stream error before the first token: %s", c->ir_msg);
+            attempt_failed(c, or_failure_classify(c->ir_status, c->ir_msg, strlen(c->ir_msg), 0),
+                           c->ir_status, why);
+        } else {
+            relay_free(c);
+        }
+        return false;
+    }
+    if (!c->committed && c->translate && c->out.len > MAX_HELD_BYTES)
+        c->content = true; /* holding more than this: commit anyway */
+    if (!c->committed && c->content) {
+        full = commit(c);
+    } else if (c->committed) {
+        full = c->translate ? write_client(c, c->out.data, c->out.len) : write_client(c, p, n);
+        or_buf_reset(&c->out);
     }
     c->busy--;
     if (c->dead) {
@@ -271,10 +569,15 @@ static int status_for(or_up_result res)
     return res == OR_UP_ETIMEOUT ? 504 : 502;
 }
 
+/* A committed stream ends: cleanly, or with the client format's error termination. */
 static void end_stream(relay *c, or_up_result res, const char *detail)
 {
     or_errbuf eb = {{0}};
-    if (c->translate) {
+    if (c->translate || res != OR_UP_OK) {
+        or_fmt_enc *own = NULL;
+        or_fmt_enc *enc = c->enc;
+        if (!enc) /* passthrough: the client format's encoder renders the error end */
+            enc = own = c->cf->enc_new(&c->copts);
         if (res != OR_UP_OK) {
             json_t *err = ir_error(status_for(res), "upstream_stream_error", detail);
             json_object_set_new(err, "type", json_string("error"));
@@ -284,76 +587,48 @@ static void end_stream(relay *c, or_up_result res, const char *detail)
             or_sse_events_finish(&c->events);
             c->pf->dec_end(c->dec, c->evs, &eb);
         }
-        encode_events(c);
-        write_out(c);
+        or_fmt_enc *saved = c->enc;
+        c->enc = enc;
+        c->enc_done = c->enc_done && !own;
+        handle_events(c);
+        c->enc = saved;
+        if (own)
+            c->cf->enc_free(own);
+        write_client(c, c->out.data, c->out.len);
+        or_buf_reset(&c->out);
         if (c->dead)
             return;
-    } else if (res != OR_UP_OK && c->cf->id == OR_FMT_OPENAI) {
-        /* Passthrough OpenAI: end with OpenAI's error chunk + terminator, never silence. */
-        json_t *err = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", detail, "type",
-                                "api_error", "code", "upstream_stream_error");
-        char *text = json_dumps(err, JSON_COMPACT);
-        json_decref(err);
-        if (text && or_buf_printf(&c->out, "data: %s\n\ndata: [DONE]\n\n", text) == OR_OK)
-            write_out(c);
-        free(text);
-        if (c->dead)
-            return;
-    } else if (res != OR_UP_OK) {
-        /* Passthrough of another format: its encoder renders the error termination. */
-        or_fmt_enc *enc = c->cf->enc_new(&c->copts);
-        json_t *err = ir_error(status_for(res), "upstream_stream_error", detail);
-        json_object_set_new(err, "type", json_string("error"));
-        if (enc) {
-            c->cf->enc_event(enc, err, &c->out);
-            json_t *done = json_pack("{s:s}", "type", "done");
-            c->cf->enc_event(enc, done, &c->out);
-            json_decref(done);
-            c->cf->enc_free(enc);
-        }
-        json_decref(err);
-        write_out(c);
-        if (c->dead)
-            return;
+    }
+    if (res != OR_UP_OK) {
+        char model[256];
+        or_attempt a = attempt_id(c, model, sizeof model);
+        or_failure_effect eff;
+        or_resilience_on_failure(&c->rt->res, &a, transport_mask(res), 0, 0, 0, &eff);
     }
     record(c, c->up_status, res == OR_UP_OK ? NULL : detail);
     or_http_stream_end(c->req);
 }
 
-/* A complete non-stream (or failed-before-streaming) reply. */
+/* A complete 2xx non-stream reply. */
 static void end_whole(relay *c)
 {
     char hdrs[1024];
+    report_success(c);
     c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
-    reply_headers(c, hdrs, sizeof hdrs);
-    bool ok = c->up_status >= 200 && c->up_status <= 299;
+    reply_headers(c, hdrs, sizeof hdrs, NULL);
+    json_t *doc = c->reply.len ? json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
+    json_t *ir = NULL, *out = NULL;
+    or_errbuf eb = {{0}};
     if (!c->translate) {
-        if (ok && c->reply.len) {
-            json_t *doc = json_loadb(c->reply.data, c->reply.len, 0, NULL);
-            json_t *ir = NULL;
-            or_errbuf eb;
-            if (doc && c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK)
-                usage_from_ir(c, json_object_get(ir, "usage"));
-            json_decref(ir);
-            json_decref(doc);
-        }
-        record(c, c->up_status, ok ? NULL : "upstream error relayed");
+        if (doc && c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK)
+            usage_from_ir(c, json_object_get(ir, "usage"));
+        json_decref(ir);
+        json_decref(doc);
+        record(c, c->up_status, NULL);
         or_http_respond(c->req, c->up_status, c->up_ctype[0] ? c->up_ctype : "application/json",
                         hdrs, c->reply.data, c->reply.len);
         return;
     }
-    json_t *doc = c->reply.len ? json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
-    if (!ok) {
-        json_t *err = c->pf->error_to_ir(c->up_status, doc);
-        json_decref(doc);
-        json_object_set_new(err, "status", json_integer(c->up_status));
-        const char *msg = json_string_value(json_object_get(err, "message"));
-        record(c, c->up_status, msg ? msg : "upstream error");
-        reply_ir_error(c->req, c->cf, err, c->up_status, hdrs);
-        return;
-    }
-    or_errbuf eb = {{0}};
-    json_t *ir = NULL, *out = NULL;
     if (!doc || c->pf->resp_to_ir(doc, &ir, &eb) != OR_OK ||
         c->cf->resp_from_ir(ir, &c->copts, &out, &eb) != OR_OK) {
         json_decref(doc);
@@ -377,28 +652,61 @@ static void on_up_done(void *ud, or_up_result res, const char *detail)
 {
     relay *c = ud;
     c->up = NULL;
-    if (c->dead) { /* the client left during on_head; its abort already recorded the row */
+    if (c->dead) { /* the client left inside a callback; its abort recorded the row */
         relay_free(c);
         return;
     }
     const char *why = detail && *detail ? detail : or_up_result_name(res);
-    if (c->started) {
+    if (c->committed) {
         end_stream(c, res, why);
-    } else if (res != OR_UP_OK || c->up_status < 0) {
-        int status = c->up_status < 0 ? 502 : status_for(res);
-        if (c->up_status < 0)
-            why = "the provider's reply is too large";
-        char hdrs[1024], msg[400];
-        reply_headers(c, hdrs, sizeof hdrs);
-        snprintf(msg, sizeof msg, "upstream request failed: %s", why);
-        record(c, status, why);
-        reply_ir_error(
-            c->req, c->cf,
-            ir_error(status, res == OR_UP_ETIMEOUT ? "upstream_timeout" : "upstream_error", msg),
-            status, hdrs);
-    } else {
-        end_whole(c);
+        relay_free(c);
+        return;
     }
+    if (c->stream_ok) {
+        if (res == OR_UP_OK) {
+            or_errbuf eb = {{0}};
+            c->busy++;
+            or_sse_events_finish(&c->events);
+            if (!c->ir_failed)
+                c->pf->dec_end(c->dec, c->evs, &eb);
+            handle_events(c);
+            c->busy--;
+            if (c->content && !c->ir_failed) {
+                /* A short answer that ended before commit: it is complete, send it whole. */
+                commit(c);
+                if (!c->dead)
+                    or_http_stream_end(c->req);
+                record(c, c->up_status, NULL);
+                relay_free(c);
+                return;
+            }
+            attempt_failed(c, or_failure_classify(0, NULL, 0, OR_TRANSPORT_STREAM_CUT),
+                           c->ir_failed ? c->ir_status : 0,
+                           c->ir_failed ? c->ir_msg : "stream ended before the first token");
+            return;
+        }
+        attempt_failed(c, transport_mask(res), 0, why);
+        return;
+    }
+    if (res != OR_UP_OK) {
+        attempt_failed(c, transport_mask(res), 0, why);
+        return;
+    }
+    if (c->up_status < 0) {
+        attempt_failed(c, transport_mask(OR_UP_ETOOBIG), 0, "the provider's reply is too large");
+        return;
+    }
+    if (c->up_status < 200 || c->up_status > 299) {
+        or_retry_after_body(&c->ra, c->reply.data, c->reply.len);
+        char why2[300];
+        snprintf(why2, sizeof why2, "HTTP %d: %.*s", c->up_status,
+                 (int)(c->reply.len < 200 ? c->reply.len : 200),
+                 c->reply.data ? c->reply.data : "");
+        attempt_failed(c, or_failure_classify(c->up_status, c->reply.data, c->reply.len, 0),
+                       c->up_status, why2);
+        return;
+    }
+    end_whole(c);
     relay_free(c);
 }
 
@@ -418,14 +726,20 @@ static void on_client_abort(or_http_req *req, void *ud)
         or_up_cancel(c->up);
         c->up = NULL;
     }
+    if (c->t.conn) {
+        char model[256];
+        or_attempt a = attempt_id(c, model, sizeof model);
+        or_resilience_on_abort(&c->rt->res, &a, c->probe_tok);
+        c->probe_tok = 0;
+    }
     record(c, 499, "client closed the connection");
     relay_free(c);
 }
 
-/* ---- building the upstream request ---- */
+/* ---- building an attempt ---- */
 
 /* Passthrough: the client body with only `model` replaced by the provider's id. */
-static or_err splice_model(relay *c, json_t *root, const or_buf *raw)
+static or_err splice_model(relay *c, const or_buf *raw)
 {
     json_t *m = json_stringn(c->t.model, c->t.model_len);
     char *quoted = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
@@ -443,27 +757,30 @@ static or_err splice_model(relay *c, json_t *root, const or_buf *raw)
         memcpy(c->body + a, quoted, ql);
         memcpy(c->body + a + ql, raw->data + b, raw->len - b);
         c->body[c->body_len] = '\0';
-    } else {
-        /* An escaped key the scanner does not match: re-serialize instead. */
-        json_object_set(root, "model", m);
-        c->body = json_dumps(root, JSON_COMPACT);
-        if (!c->body)
-            goto out;
-        c->body_len = strlen(c->body);
+        err = OR_OK;
+        goto out;
     }
-    err = OR_OK;
+    /* An escaped key the scanner does not match: re-serialize instead. */
+    json_t *copy = json_deep_copy(c->root);
+    if (copy && json_object_set(copy, "model", m) == 0)
+        c->body = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (c->body) {
+        c->body_len = strlen(c->body);
+        err = OR_OK;
+    }
 out:
     free(quoted);
     json_decref(m);
     return err;
 }
 
-static or_err serialize_body(relay *c, json_t *root, bool model_in_body)
+static or_err serialize_body(relay *c)
 {
-    json_t *copy = json_deep_copy(root);
+    json_t *copy = json_deep_copy(c->root);
     if (!copy)
         return OR_ENOMEM;
-    if (model_in_body)
+    if (c->model_in_body)
         json_object_set_new(copy, "model", json_stringn(c->t.model, c->t.model_len));
     c->body = json_dumps(copy, JSON_COMPACT);
     json_decref(copy);
@@ -473,10 +790,10 @@ static or_err serialize_body(relay *c, json_t *root, bool model_in_body)
     return OR_OK;
 }
 
-static or_err translate_body(relay *c, json_t *root, or_errbuf *eb)
+static or_err translate_body(relay *c, or_errbuf *eb)
 {
     json_t *ir = NULL, *pbody = NULL;
-    or_err e = c->cf->req_to_ir(root, &ir, eb);
+    or_err e = c->cf->req_to_ir(c->root, &ir, eb);
     if (e != OR_OK)
         return e;
     json_object_set_new(ir, "model", json_stringn(c->t.model, c->t.model_len));
@@ -543,6 +860,220 @@ static or_err build_headers(relay *c)
     return OR_OK;
 }
 
+/* Prepares and starts the attempt on c->t (provider, model, connection chosen). */
+static or_err start_attempt(relay *c, or_errbuf *eb)
+{
+    c->pf = or_fmt_get(c->t.provider->format);
+    /* A Gemini client that wants the JSON-array stream gets it re-encoded: providers are always
+     * asked for SSE. */
+    c->translate =
+        c->pf != c->cf || (c->cf->id == OR_FMT_GEMINI && c->stream && !c->copts.gemini_sse);
+    c->dec = c->pf->dec_new();
+    if (c->translate)
+        c->enc = c->cf->enc_new(&c->copts);
+    or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
+    or_retry_after_init(&c->ra);
+    snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
+    snprintf(c->row.model, sizeof c->row.model, "%.*s", (int)c->t.model_len, c->t.model);
+    snprintf(c->row.connection_id, sizeof c->row.connection_id, "%s", c->t.conn->id);
+
+    or_err e;
+    if (c->translate)
+        e = translate_body(c, eb);
+    else if (c->body_not_raw)
+        e = serialize_body(c);
+    else if (c->model_in_body)
+        e = splice_model(c, or_http_body(c->req));
+    else {
+        const or_buf *raw = or_http_body(c->req);
+        c->body = malloc(raw->len + 1);
+        e = c->body ? OR_OK : OR_ENOMEM;
+        if (c->body) {
+            memcpy(c->body, raw->data ? raw->data : "", raw->len);
+            c->body[raw->len] = '\0';
+            c->body_len = raw->len;
+        }
+    }
+    if (e != OR_OK)
+        return e;
+    const char *root_url;
+    size_t rlen = or_target_api_root(&c->t, &root_url);
+    char model[256];
+    snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+    e = c->path && !c->translate
+            ? (or_buf_append(&c->url, root_url, rlen) == OR_OK ? or_buf_puts(&c->url, c->path)
+                                                               : OR_ETOOBIG)
+            : c->pf->url(root_url, rlen, model, c->stream, &c->url);
+    if (e == OR_OK)
+        e = build_headers(c);
+    if (e != OR_OK)
+        return or_fail(eb, OR_EINTERNAL, "cannot build the provider request");
+
+    uint64_t now = or_clock_mono_ms();
+    uint64_t left = c->deadline > now ? c->deadline - now : 1;
+    or_up_request rq = {
+        .method = "POST",
+        .url = c->url.data,
+        .headers = c->hdrs,
+        .nheaders = c->nhdrs,
+        .body = c->body,
+        .body_len = c->body_len,
+        .connect_ms = limits.connect_ms,
+        .first_byte_ms = (unsigned)(left < limits.first_byte_ms ? left : limits.first_byte_ms),
+        .idle_ms = limits.idle_ms,
+    };
+    static const or_up_callbacks cbs = {on_up_head, on_up_data, on_up_done};
+    c->attempts++;
+    or_routing_touch(c->rt, c->t.conn->id, or_clock_wall_ms());
+    return or_up_start(or_worker_of(c->req)->up, &rq, &cbs, c, &c->up);
+}
+
+/* The step's provider and its active connections; false (and the reason kept) to skip it. */
+static bool prepare_step(relay *c)
+{
+    or_errbuf eb = {{0}};
+    const char *model = c->plan.steps[c->step].model;
+    if (or_target_provider(c->snap, model, &c->t, &eb) != OR_OK) {
+        c->last_status = c->last_status ? c->last_status : 404;
+        snprintf(c->last_msg, sizeof c->last_msg, "%s", eb.msg);
+        return false;
+    }
+    c->ncands = 0;
+    for (size_t i = 0; i < c->snap->nconns && c->ncands < MAX_CANDIDATES; i++) {
+        const or_conn *k = &c->snap->conns[i];
+        if (k->active && strcmp(k->provider, c->t.provider->id) == 0) {
+            c->excluded[c->ncands] = false;
+            c->cands[c->ncands++] = i;
+        }
+    }
+    if (c->ncands == 0) {
+        snprintf(c->last_msg, sizeof c->last_msg,
+                 "No active connection for provider `%.100s` (model `%.255s`): add one in the "
+                 "dashboard or with POST /api/providers",
+                 c->t.provider->id, model);
+        if (!c->last_pf)
+            c->last_status = 503;
+        return false;
+    }
+    uint64_t tok = 0;
+    or_breaker_verdict v = or_breaker_allow(c->rt->res.breakers, c->t.provider->id, &tok);
+    if (v == OR_BREAKER_DENY) {
+        snprintf(c->last_msg, sizeof c->last_msg,
+                 "provider `%s` is failing (circuit open); try again later", c->t.provider->id);
+        if (!c->last_pf)
+            c->last_status = 503;
+        return false;
+    }
+    c->probe_tok = tok;
+    return true;
+}
+
+/* An account of the step's provider, by the configured account strategy. */
+static bool pick_account(relay *c)
+{
+    or_account_info info[MAX_CANDIDATES];
+    int64_t now = or_clock_wall_ms();
+    char model[256];
+    snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+    for (size_t i = 0; i < c->ncands; i++) {
+        const or_conn *k = &c->snap->conns[c->cands[i]];
+        or_cooldown_info ci = {0};
+        or_cooldown_peek(c->rt->res.cooldowns, c->t.provider->id, k->id, model, &ci);
+        info[i] = (or_account_info){
+            .priority = k->priority,
+            .last_used_ms = or_routing_last_used(c->rt, k->id),
+            .cooldown_until = ci.until,
+            .backoff_level = ci.level,
+            .last_error_status = ci.status,
+            .quota_headroom = -1,
+            .excluded = c->excluded[i],
+        };
+    }
+    json_t *st = json_object_get(c->snap->settings, "fallbackStrategy");
+    json_t *sticky = json_object_get(c->snap->settings, "stickyRoundRobinLimit");
+    const or_account_strategy *s = or_account_find(json_string_value(st));
+    if (!s)
+        s = or_account_find(NULL);
+    or_account_ctx ctx = {
+        .accounts = info,
+        .n = c->ncands,
+        .now_ms = now,
+        .sticky_limit = json_is_integer(sticky) ? (unsigned)json_integer_value(sticky) : 0,
+        .rr = or_routing_rr(c->rt, c->t.provider->id),
+    };
+    size_t pick = s->pick(&ctx);
+    if (pick == OR_ACCOUNT_NONE) {
+        int64_t free_at = or_account_next_free_at(&ctx);
+        if (free_at > now && !c->last_pf) {
+            snprintf(c->last_retry, sizeof c->last_retry, "%lld",
+                     (long long)((free_at - now + 999) / 1000));
+            snprintf(c->last_msg, sizeof c->last_msg,
+                     "every account of `%s` is cooling down (rate limited or failing)",
+                     c->t.provider->id);
+            c->last_status = 429;
+        }
+        return false;
+    }
+    c->cand = pick;
+    c->t.conn = &c->snap->conns[c->cands[pick]];
+    return true;
+}
+
+static void next_attempt(relay *c)
+{
+    for (;;) {
+        if (c->attempts >= limits.max_attempts || or_clock_mono_ms() >= c->deadline) {
+            fail_final(c, 503, "fallback_exhausted", "gave up after %u attempt(s) in %llu ms: %s",
+                       c->attempts, (unsigned long long)(or_clock_mono_ms() - c->t0),
+                       c->last_msg[0] ? c->last_msg : "no target answered");
+            break;
+        }
+        if (c->step >= c->plan.n) {
+            fail_final(c, c->last_status ? c->last_status : 503, "no_available_target", "%s",
+                       c->last_msg[0] ? c->last_msg : "no target could serve this model");
+            break;
+        }
+        if (!c->step_ready) {
+            if (!prepare_step(c)) {
+                c->step++;
+                continue;
+            }
+            c->step_ready = true;
+        }
+        if (!pick_account(c)) {
+            if (c->probe_tok) { /* a probe slot nobody used */
+                char model[256];
+                or_attempt a = {c->t.provider->id, "", model};
+                snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+                or_resilience_on_abort(&c->rt->res, &a, c->probe_tok);
+                c->probe_tok = 0;
+            }
+            c->step++;
+            c->step_ready = false;
+            continue;
+        }
+        or_errbuf eb = {{0}};
+        or_err e = start_attempt(c, &eb);
+        if (e == OR_OK)
+            return; /* the upstream callbacks take it from here */
+        if (e == OR_EINVAL) {
+            /* The client's request cannot be expressed for this provider: its fault, not the
+             * provider's; try the next target, and say why if none takes it. */
+            snprintf(c->last_msg, sizeof c->last_msg, "%s", eb.msg);
+            if (!c->last_pf)
+                c->last_status = 400;
+            attempt_clear(c);
+            c->step++;
+            c->step_ready = false;
+            continue;
+        }
+        attempt_failed(c, transport_mask(OR_UP_ECONNECT), 0,
+                       eb.msg[0] ? eb.msg : "could not start the upstream request");
+        return;
+    }
+    relay_free(c);
+}
+
 static bool model_name_ok(const char *m)
 {
     size_t n = strlen(m);
@@ -556,6 +1087,7 @@ static bool model_name_ok(const char *m)
 
 void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_opts *o)
 {
+    pthread_once(&limits_once, limits_load);
     const or_fmt *cf = or_fmt_get(o->client);
     if (!o->model || !model_name_ok(o->model)) {
         or_relay_reply_error(req, o->client, 400, "invalid_model", NULL,
@@ -569,10 +1101,18 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     }
     c->req = req;
     c->app = app;
+    c->rt = &app->routing;
     c->cf = cf;
+    c->root = json_incref(root);
     c->stream = o->stream;
+    c->model_in_body = o->model_in_body;
+    c->body_not_raw = o->body_not_raw;
+    c->path = o->path;
     c->t0 = or_http_req_start_ms(req);
+    c->deadline = c->t0 + limits.budget_ms;
     or_buf_init(&c->reply, MAX_REPLY_BYTES);
+    or_buf_init(&c->last_body, MAX_REPLY_BYTES);
+    or_buf_init(&c->held, MAX_HELD_BYTES);
     or_buf_init(&c->url, 8192);
     or_buf_init(&c->out, 0);
     or_sse_lines_init(&c->lines, 1024 * 1024);
@@ -594,98 +1134,17 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
         json_t *so = json_object_get(root, "stream_options");
         c->copts.include_usage = json_is_true(json_object_get(so, "include_usage"));
     }
-
-    or_errbuf eb = {{0}};
-    char hdrs[256];
-    snprintf(hdrs, sizeof hdrs, "X-OmniRoute-Request-Id: %s\r\n", c->row.request_id);
     c->snap = or_store_snapshot(app->store);
-    or_err e = or_target_resolve(c->snap, o->model, &c->t, &eb);
-    if (e != OR_OK) {
-        static const int status[] = {[OR_EINVAL] = 400, [OR_ENOTFOUND] = 404, [OR_EUNAVAIL] = 503};
-        static const char *const code[] = {[OR_EINVAL] = "model_not_found",
-                                           [OR_ENOTFOUND] = "model_not_found",
-                                           [OR_EUNAVAIL] = "no_active_connection"};
-        int st = e < (int)(sizeof status / sizeof status[0]) && status[e] ? status[e] : 500;
-        if (c->t.provider)
-            snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
-        record(c, st, eb.msg);
-        reply_ir_error(req, cf, ir_error(st, st == 500 ? NULL : code[e], eb.msg), st, hdrs);
+    or_errbuf eb = {{0}};
+    if (or_plan_resolve(c->rt->plans, c->snap->settings, o->model, &c->plan, &eb) != OR_OK) {
+        char hdrs[256];
+        snprintf(hdrs, sizeof hdrs, "X-OmniRoute-Request-Id: %s\r\n", c->row.request_id);
+        record(c, 400, eb.msg);
+        reply_ir_error(req, cf, ir_error(400, "model_not_found", eb.msg), 400, hdrs);
         relay_free(c);
         return;
     }
-    c->pf = or_fmt_get(c->t.provider->format);
-    /* A Gemini client that wants the JSON-array stream gets it re-encoded: providers are always
-     * asked for SSE. */
-    c->translate = c->pf != c->cf || (o->client == OR_FMT_GEMINI && o->stream && !o->gemini_sse);
-    snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
-    snprintf(c->row.model, sizeof c->row.model, "%.*s", (int)c->t.model_len, c->t.model);
-    snprintf(c->row.connection_id, sizeof c->row.connection_id, "%s", c->t.conn->id);
-    if (c->translate || c->pf->id != OR_FMT_OPENAI) {
-        c->dec = c->pf->dec_new();
-        if (c->translate)
-            c->enc = c->cf->enc_new(&c->copts);
-    }
-
-    if (c->translate)
-        e = translate_body(c, root, &eb);
-    else if (o->body_not_raw)
-        e = serialize_body(c, root, o->model_in_body);
-    else if (o->model_in_body)
-        e = splice_model(c, root, or_http_body(req));
-    else {
-        const or_buf *raw = or_http_body(req);
-        c->body = malloc(raw->len + 1);
-        e = c->body ? OR_OK : OR_ENOMEM;
-        if (c->body) {
-            memcpy(c->body, raw->data ? raw->data : "", raw->len);
-            c->body[raw->len] = '\0';
-            c->body_len = raw->len;
-        }
-    }
-    if (e != OR_OK) {
-        int st = e == OR_ENOMEM ? 500 : 400;
-        record(c, st, eb.msg[0] ? eb.msg : "cannot build the provider request");
-        reply_ir_error(req, cf,
-                       ir_error(st, st == 400 ? "invalid_request" : NULL,
-                                eb.msg[0] ? eb.msg : "out of memory"),
-                       st, hdrs);
-        relay_free(c);
-        return;
-    }
-    const char *root_url;
-    size_t rlen = or_target_api_root(&c->t, &root_url);
-    char model[256];
-    snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
-    or_err ue = o->path && !c->translate ? (or_buf_append(&c->url, root_url, rlen) == OR_OK
-                                                ? or_buf_puts(&c->url, o->path)
-                                                : OR_ETOOBIG)
-                                         : c->pf->url(root_url, rlen, model, c->stream, &c->url);
-    if (ue != OR_OK || build_headers(c) != OR_OK) {
-        record(c, 500, "cannot build the provider request");
-        reply_ir_error(req, cf, ir_error(500, NULL, "cannot build the provider request"), 500,
-                       hdrs);
-        relay_free(c);
-        return;
-    }
-    or_up_request rq = {
-        .method = "POST",
-        .url = c->url.data,
-        .headers = c->hdrs,
-        .nheaders = c->nhdrs,
-        .body = c->body,
-        .body_len = c->body_len,
-        .connect_ms = 10000,
-        .first_byte_ms = 300000,
-        .idle_ms = 300000,
-    };
-    static const or_up_callbacks cbs = {on_up_head, on_up_data, on_up_done};
     static const or_http_stream_cb client_cbs = {on_client_drain, on_client_abort};
     or_http_set_stream_cb(req, &client_cbs, c);
-    if (or_up_start(or_worker_of(req)->up, &rq, &cbs, c, &c->up) != OR_OK) {
-        record(c, 502, "could not start the upstream request");
-        reply_ir_error(req, cf,
-                       ir_error(502, "upstream_error", "could not start the upstream request"), 502,
-                       hdrs);
-        relay_free(c);
-    }
+    next_attempt(c);
 }

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-or_err or_target_resolve(const or_snapshot *snap, const char *model, or_target *out, or_errbuf *eb)
+or_err or_target_provider(const or_snapshot *snap, const char *model, or_target *out, or_errbuf *eb)
 {
     const char *slash = strchr(model, '/');
     if (!slash || slash == model || !slash[1])
@@ -20,6 +20,15 @@ or_err or_target_resolve(const or_snapshot *snap, const char *model, or_target *
     out->model = slash + 1;
     out->model_len = strlen(slash + 1);
     out->conn = NULL;
+    return OR_OK;
+}
+
+or_err or_target_resolve(const or_snapshot *snap, const char *model, or_target *out, or_errbuf *eb)
+{
+    or_err e = or_target_provider(snap, model, out, eb);
+    if (e != OR_OK)
+        return e;
+    const or_provider *p = out->provider;
     for (size_t i = 0; i < snap->nconns; i++) {
         const or_conn *c = &snap->conns[i];
         if (c->active && strcmp(c->provider, p->id) == 0) {

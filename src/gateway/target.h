@@ -24,6 +24,11 @@ typedef struct {
  * OR_EINVAL: no prefix; OR_ENOTFOUND: unknown provider; OR_EUNAVAIL: no active connection. */
 or_err or_target_resolve(const or_snapshot *snap, const char *model, or_target *out, or_errbuf *eb);
 
+/* Only the provider and its model id (conn left NULL): the caller chooses the account. Errors
+ * as or_target_resolve, without OR_EUNAVAIL. */
+or_err or_target_provider(const or_snapshot *snap, const char *model, or_target *out,
+                          or_errbuf *eb);
+
 /* The API root for a connection: providerSpecificData.baseUrl or the provider's, without a
  * trailing '/'. Returns its length; *root points into the snapshot or the table. */
 size_t or_target_api_root(const or_target *t, const char **root);

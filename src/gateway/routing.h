@@ -1,0 +1,44 @@
+/*
+ * routing.h — the process-wide state the request pipeline routes with: the resilience
+ * registries (breakers, cooldowns, limits), the combo strategies' memory (route/plan.h) and the
+ * account strategies' memory (round-robin position per provider, last use per connection).
+ *
+ * Created once by main() before the server starts, freed after it stops. Every call is
+ * thread-safe (workers share it); each lock is held for a lookup only.
+ */
+#ifndef OR_GATEWAY_ROUTING_H
+#define OR_GATEWAY_ROUTING_H
+
+#include "core/err.h"
+#include "resilience/keymap.h"
+#include "resilience/resilience.h"
+#include "route/account.h"
+#include "route/plan.h"
+
+#include <pthread.h>
+
+typedef struct or_routing {
+    or_resilience res;
+    or_route_state *plans;
+    pthread_mutex_t lock; /* guards rr and used */
+    or_keymap rr;         /* provider id → or_account_rr */
+    or_keymap used;       /* connection id → int64_t last use (wall ms) */
+    or_keymap latency;    /* provider id → latency ring (routing.c) */
+} or_routing;
+
+or_err or_routing_init(or_routing *r);
+void or_routing_free(or_routing *r);
+
+/* The round-robin memory of a provider's accounts (stable pointer; NULL when out of memory). */
+or_account_rr *or_routing_rr(or_routing *r, const char *provider);
+/* Last use of a connection (wall ms, 0 = never) and recording a new one. */
+int64_t or_routing_last_used(or_routing *r, const char *conn);
+void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms);
+
+/* A successful request's latency (head to last byte) for a provider; the last 1024 per provider
+ * are kept. */
+void or_routing_latency(or_routing *r, const char *provider, uint32_t ms);
+/* {"<provider>": {"count", "p50", "p95", "p99"}} over the kept samples. New reference. */
+json_t *or_routing_latency_export(or_routing *r);
+
+#endif
