@@ -27,9 +27,9 @@ static or_err need_string(const json_t *o, const char *k, const char *path, cons
                           or_errbuf *eb)
 {
     const json_t *v = json_object_get(o, k);
+    *out = json_string_value(v); /* NULL on failure: callers' values are never left unset */
     if (!json_is_string(v))
         return or_fail(eb, OR_EINVAL, "%s.%s: expected a string", path, k);
-    *out = json_string_value(v);
     return OR_OK;
 }
 

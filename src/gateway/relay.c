@@ -241,7 +241,7 @@ static void record(relay *c, int status, const char *error)
     if (status >= 200 && status <= 299 && !error && c->row.provider[0])
         or_routing_latency(c->rt, c->row.provider, c->row.latency_ms);
     if (error)
-        snprintf(c->row.error, sizeof c->row.error, "%s", error);
+        snprintf(c->row.error, sizeof c->row.error, "%.199s", error);
     or_store_usage_record(c->app->store, &c->row);
 }
 
