@@ -1,6 +1,9 @@
 #include "app/routes.h"
 #include "admin/admin.h"
+#include "admin/combos.h"
+#include "admin/custom_models.h"
 #include "admin/nodes.h"
+#include "admin/settings.h"
 #include "admin/resilience_api.h"
 #include "admin/translator.h"
 #include "core/clock.h"
@@ -57,6 +60,17 @@ static const route routes[] = {
     {"PUT", "/api/provider-nodes/{id}", or_nodes_update, SCOPE_MANAGE},
     {"PATCH", "/api/provider-nodes/{id}", or_nodes_update, SCOPE_MANAGE},
     {"DELETE", "/api/provider-nodes/{id}", or_nodes_delete, SCOPE_MANAGE},
+    {"GET", "/api/combos", or_combos_list, SCOPE_MANAGE},
+    {"POST", "/api/combos", or_combos_create, SCOPE_MANAGE},
+    {"PUT", "/api/combos/{id}", or_combos_update, SCOPE_MANAGE},
+    {"PATCH", "/api/combos/{id}", or_combos_update, SCOPE_MANAGE},
+    {"DELETE", "/api/combos/{id}", or_combos_delete, SCOPE_MANAGE},
+    {"GET", "/api/settings", or_settings_get, SCOPE_MANAGE},
+    {"PUT", "/api/settings", or_settings_put, SCOPE_MANAGE},
+    {"PATCH", "/api/settings", or_settings_put, SCOPE_MANAGE},
+    {"GET", "/api/provider-models", or_custom_models_list, SCOPE_MANAGE},
+    {"POST", "/api/provider-models", or_custom_models_add, SCOPE_MANAGE},
+    {"DELETE", "/api/provider-models", or_custom_models_delete, SCOPE_MANAGE},
     {"POST", "/api/translator/detect", or_translator_detect_api, SCOPE_MANAGE},
     {"POST", "/api/translator/translate", or_translator_translate_api, SCOPE_MANAGE},
     {"POST", "/api/translator/send", or_translator_send_api, SCOPE_MANAGE},
