@@ -1,6 +1,7 @@
 /*
  * models.c — GET /v1/models: the models of every provider with an active connection, as
- * "prefix/model" ids in OpenAI's list shape (plus each connection's default model).
+ * "prefix/model" ids in OpenAI's list shape (plus each connection's default model and the
+ * provider's custom models), then every combo (owned_by "combo").
  */
 #include "gateway/gateway.h"
 #include "http/reply.h"
@@ -26,12 +27,43 @@ static void add(json_t *out, json_t *seen, const or_provider *p, const char *mod
     json_array_append_new(out, json_pack("[s,s]", id, p->id));
 }
 
+/* settings.customModels["<provider id>"] (route/plan.h, admin/custom_models.h). */
+static void add_custom_models(json_t *out, json_t *seen, const or_snapshot *snap,
+                              const or_provider *p)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(json_object_get(snap->settings, "customModels"), p->id), i,
+                       m)
+    {
+        const char *id = json_string_value(json_object_get(m, "modelId"));
+        if (id && *id)
+            add(out, seen, p, id);
+    }
+}
+
+/* Every combo (settings.combos, route/plan.h) is a model too, owned by "combo". */
+static void add_combos(json_t *out, json_t *seen, const or_snapshot *snap)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(snap->settings, "combos"), i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!name || json_object_get(seen, name))
+            continue;
+        json_object_set_new(seen, name, json_true());
+        json_array_append_new(out, json_pack("[s,s]", name, "combo"));
+    }
+}
+
 static void add_provider(json_t *out, json_t *seen, const or_snapshot *snap, const or_provider *p)
 {
     if (!has_active_conn(snap, p->id))
         return;
     for (const char *const *m = p->models; m && *m; m++)
         add(out, seen, p, *m);
+    add_custom_models(out, seen, snap, p);
     for (size_t k = 0; k < snap->nconns; k++) {
         const or_conn *c = &snap->conns[k];
         if (c->active && c->default_model && strcmp(c->provider, p->id) == 0)
@@ -55,6 +87,7 @@ static json_t *list_models(const or_snapshot *snap)
         if (or_provider_from_node(node, &row))
             add_provider(out, seen, snap, &row);
     }
+    add_combos(out, seen, snap);
     json_decref(seen);
     return out;
 }
