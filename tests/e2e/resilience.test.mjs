@@ -21,6 +21,13 @@ import { startMock, mockReplyText } from '../mock/mock.mjs';
 
 const T = { timeout: 60000 };
 const COOLDOWN = 3000; // breaker cooldown (ms) set through PATCH /api/resilience for the breaker test
+// The relay's bounds (src/gateway/relay.c), shortened so that hangs and stalls are tested in
+// seconds: no first byte within 3 s, no first token within 3 s, 12 s for all attempts.
+const LIMITS = {
+  OMNIROUTE_FIRST_BYTE_TIMEOUT_MS: '3000',
+  OMNIROUTE_FIRST_TOKEN_TIMEOUT_MS: '3000',
+  OMNIROUTE_FALLBACK_BUDGET_MS: '12000',
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // provider id → path prefix on the mock; each connection has its own key.
@@ -42,7 +49,7 @@ let stopped = null;
 
 before(async () => {
   mock = await startMock();
-  gw = await startGateway();
+  gw = await startGateway({ env: LIMITS });
   client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'anything', maxRetries: 0, timeout: 45000 });
 });
 
@@ -208,6 +215,15 @@ test('setup: one connection per provider on the mock, and the combos', T, async 
   await createCombo('c-cut-first', ['cerebras/mock-reset-after-0', 'together/gpt-4o-mini']);
   await createCombo('c-cut-mid', ['cerebras/mock-reset-mid-stream', 'together/gpt-4o-mini']);
   await createCombo('c-down', ['openai/mock-status-500', 'groq/mock-status-503', 'cerebras/mock-status-502']);
+  await createCombo('c-stall', ['cerebras/mock-drip-15000-n3', 'together/gpt-4o-mini']);
+  await createCombo('c-hang', ['openai/mock-hang', 'groq/mock-hang', 'cerebras/mock-hang']);
+  await createCombo('c-hang5', [
+    'openai/mock-hang',
+    'groq/mock-hang',
+    'cerebras/mock-hang',
+    'deepseek/mock-hang',
+    'fireworks/mock-hang',
+  ]);
 });
 
 test(
@@ -308,7 +324,7 @@ test(
       assert.equal(recordsOf('deepseek').length, before, 'still untouched until the cooldown ended');
 
       // The provider is healthy again but slow: four concurrent requests, exactly one is the probe.
-      mock.setFault(keyOf('deepseek'), 'slow-first-byte-1500');
+      mock.setFault(keyOf('deepseek'), 'slow-first-byte-1000');
       const markers = [0, 1, 2, 3].map((i) => `brk probe ${i}`);
       const results = await Promise.all(markers.map((m, i) => chat('c-breaker', m, { stream: i % 2 === 1 })));
       results.forEach((g, i) => assertComplete(g, `probe-time request ${i}`));
@@ -472,6 +488,72 @@ test('all targets down: one OpenAI-shaped error within bounded time, stream and 
     assert.ok(res2.status >= 500, `stream error status ${res2.status}`);
     assert.equal(typeof JSON.parse(raw2).error?.message, 'string', raw2);
   }
+});
+
+test('a stream that stalls before its first token falls over to the next target', T, async (t) => {
+  await resetResilience();
+  const got = await chat('c-stall', 'stall stream', { stream: true });
+  t.diagnostic(`answered in ${got.ms} ms (first-token timeout 3 s; the stalled upstream's first token was 15 s away)`);
+  assertComplete(got, 'stream');
+  assert.equal(got.headers.get('x-omniroute-provider'), 'together');
+  const rs = recordsFor('stall stream');
+  assert.deepEqual(rs.map(prefixOf), [PROVIDERS.cerebras, PROVIDERS.together]);
+  await mock.waitFor((x) => x === rs[0] && x.closedEarlyAt !== null, 5000).catch(() => {});
+  assert.ok(rs[0].closedEarlyAt, 'the gateway hung up on the stalled upstream');
+  assert.ok(got.ms < 12000, `did not wait for the stalled upstream (${got.ms} ms)`);
+  assert.equal(attemptsHeader(got.headers), 2);
+});
+
+test('all targets hang: one OpenAI-shaped error within the bounded time, never a hang', { timeout: 90000 }, async (t) => {
+  await resetResilience();
+  const LIMIT = 25000; // 3 targets × 3 s first-byte timeout, 12 s budget, plenty of slack
+  let t0 = Date.now();
+  const res = await rawChat({ model: 'c-hang', messages: [{ role: 'user', content: 'hang non-stream' }] });
+  const raw = await res.text();
+  let ms = Date.now() - t0;
+  const rs = recordsFor('hang non-stream');
+  t.diagnostic(`non-stream: ${res.status} after ${ms} ms; attempts ${rs.map(prefixOf)}: ${raw.slice(0, 300)}`);
+  assert.ok(ms < LIMIT, `answered in ${ms} ms`);
+  assert.ok(res.status >= 500 && res.status <= 599, `a 5xx: ${res.status}`);
+  assert.equal(typeof JSON.parse(raw).error?.message, 'string', `OpenAI error shape: ${raw}`);
+  assert.ok(rs.length >= 1 && rs.length <= 3, `each target at most once (${rs.length})`);
+  assert.equal(attemptsHeader(res.headers), rs.length);
+  // The close of the last one may reach the mock just after the reply reached us.
+  for (const r of rs) {
+    await mock.waitFor((x) => x === r && x.closedEarlyAt !== null, 5000).catch(() => {});
+    assert.ok(r.closedEarlyAt, `the gateway hung up on ${prefixOf(r)}`);
+  }
+
+  t0 = Date.now();
+  await assert.rejects(
+    (async () => {
+      const s = await client.chat.completions.create({
+        model: 'c-hang',
+        messages: [{ role: 'user', content: 'hang stream' }],
+        stream: true,
+      });
+      for await (const _ of s); // drain
+    })(),
+    (e) => e instanceof OpenAI.APIError && !(e instanceof OpenAI.APIConnectionTimeoutError),
+  );
+  ms = Date.now() - t0;
+  t.diagnostic(`stream: failed after ${ms} ms; attempts ${recordsFor('hang stream').map(prefixOf)}`);
+  assert.ok(ms < LIMIT, `stream failed in ${ms} ms`);
+});
+
+test('the fallback budget bounds the total time when the targets would take longer', { timeout: 60000 }, async (t) => {
+  await resetResilience();
+  // Five hanging targets × 3 s first-byte timeout = 15 s > the 12 s budget.
+  const t0 = Date.now();
+  const res = await rawChat({ model: 'c-hang5', messages: [{ role: 'user', content: 'hang budget' }] });
+  const raw = await res.text();
+  const ms = Date.now() - t0;
+  const rs = recordsFor('hang budget');
+  t.diagnostic(`${res.status} after ${ms} ms; attempts ${rs.map(prefixOf)}: ${raw.slice(0, 300)}`);
+  assert.ok(res.status >= 500 && res.status <= 599, `a 5xx: ${res.status}`);
+  assert.equal(typeof JSON.parse(raw).error?.message, 'string', `OpenAI error shape: ${raw}`);
+  assert.ok(rs.length < 5, `the budget ran out before the fifth target (${rs.length} attempts)`);
+  assert.ok(ms < 12000 + 4000, `answered within the budget, with slack (${ms} ms)`);
 });
 
 test('the gateway exits 0 on SIGTERM', T, async () => {
