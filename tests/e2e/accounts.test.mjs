@@ -154,7 +154,10 @@ test('p2c avoids the account in cooldown', T, async () => {
   assert.equal(hits('A'), a0, 'the account in cooldown was never asked');
 });
 
-test('p2c uses both accounts when both are healthy', T, async (t) => {
+// Beyond the acceptance list: with two equally healthy accounts the P2C score's recent-use terms
+// (consecutive uses, last use; see the original's table) make the idle one win, so the load is
+// shared — p2c must not degenerate into fill-first.
+test('p2c shares the load when both accounts are healthy', T, async (t) => {
   mock.setFault(KEY_A, null);
   const r = await api('POST', '/api/resilience/reset', {});
   assert.ok(r.status === 200 || r.status === 204, `reset: ${r.status} ${r.text}`);
@@ -165,7 +168,8 @@ test('p2c uses both accounts when both are healthy', T, async (t) => {
     served.push(x.served);
   }
   t.diagnostic(`p2c served: ${served.join('')}`);
-  assert.ok(served.every((s) => s === 'A' || s === 'B'));
+  const a = served.filter((s) => s === 'A').length;
+  assert.ok(a >= 4 && a <= 16, `both accounts serve a share of 20 requests: ${served.join('')}`);
 });
 
 test('round-robin, sticky 3: 12 requests split 6/6 in runs of 3', T, async (t) => {
