@@ -4,8 +4,9 @@
  * Combos expand depth-first: each combo orders its own steps with its own strategy, and a
  * step that names a combo is replaced in place by that combo's ordered targets. Strings are
  * borrowed from the settings while resolving (a leaf is a pointer), copied into the plan at
- * the end. The route state is a small table of per-combo memory behind one mutex, held for
- * the whole resolution so a nested expansion never sees a slot reused under it.
+ * the end. The route state is a small table of per-combo memory behind one mutex, taken at the
+ * first combo and held to the end of the resolution so a nested expansion never sees a slot
+ * reused under it; a name that involves no combo never takes it.
  */
 #include "route/plan.h"
 
@@ -246,6 +247,7 @@ typedef struct {
     const char *path[OR_PLAN_MAX_DEPTH];
     size_t depth;
     unsigned budget;
+    bool locked; /* st->mu is held: taken at the first combo, so plain names never wait */
 } rctx;
 
 static unsigned sticky_of(const rctx *r, const json_t *combo)
@@ -312,6 +314,10 @@ static or_err expand_combo(rctx *r, const json_t *combo, leaves *out)
     or_target_stats *ts = calloc(k, sizeof *ts);
     size_t *ord = calloc(k, sizeof *ord);
     const combo_state *saved = r->usage;
+    if (r->st && !r->locked) {
+        pthread_mutex_lock(&r->st->mu);
+        r->locked = true;
+    }
     combo_state *cs = r->st ? state_of(r->st, name) : NULL;
     r->path[r->depth++] = name;
     if (r->depth == 1)
@@ -386,8 +392,6 @@ or_err or_plan_resolve(or_route_state *st, const json_t *settings, const char *m
     };
     leaves l = {0};
     or_err e = OR_OK;
-    if (st)
-        pthread_mutex_lock(&st->mu);
     const json_t *combo = or_plan_find_combo(r.combos, model);
     const char *via =
         combo ? NULL : best_alias(json_object_get(settings, "wildcardAliases"), model);
@@ -420,7 +424,7 @@ or_err or_plan_resolve(or_route_state *st, const json_t *settings, const char *m
         e = append_chain(&r, model, &l);
     if (e == OR_OK && resolved && strcmp(resolved, model) != 0)
         e = append_chain(&r, resolved, &l);
-    if (st)
+    if (r.locked)
         pthread_mutex_unlock(&st->mu);
     if (e == OR_ENOMEM)
         return or_fail(eb, e, "out of memory resolving `%.100s`", model);
