@@ -91,3 +91,258 @@ bool or_json_find_member(const char *json, size_t len, const char *key, size_t *
         i++;
     }
 }
+
+/* ---- validation ---- */
+
+typedef struct {
+    const unsigned char *s;
+    size_t i, len;
+    unsigned depth, max_depth;
+} vstate;
+
+static bool v_value(vstate *v);
+
+static void v_ws(vstate *v)
+{
+    while (v->i < v->len &&
+           (v->s[v->i] == ' ' || v->s[v->i] == '\t' || v->s[v->i] == '\n' || v->s[v->i] == '\r'))
+        v->i++;
+}
+
+/* Four hex digits at v->i into *cp. */
+static bool v_hex4(vstate *v, unsigned *cp)
+{
+    *cp = 0;
+    for (int k = 0; k < 4; k++, v->i++) {
+        if (v->i >= v->len)
+            return false;
+        unsigned char ch = v->s[v->i];
+        unsigned d = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
+                     : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+                     : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10)
+                                              : 16u;
+        if (d > 15)
+            return false;
+        *cp = *cp << 4 | d;
+    }
+    return true;
+}
+
+/* After "\u": one code point; a high surrogate must be followed by "\u" + a low one. */
+static bool v_escape_u(vstate *v)
+{
+    unsigned cp, lo;
+    if (!v_hex4(v, &cp))
+        return false;
+    if (cp >= 0xdc00 && cp <= 0xdfff)
+        return false;
+    if (cp < 0xd800 || cp > 0xdbff)
+        return true;
+    if (v->len - v->i < 2 || v->s[v->i] != '\\' || v->s[v->i + 1] != 'u')
+        return false;
+    v->i += 2;
+    return v_hex4(v, &lo) && lo >= 0xdc00 && lo <= 0xdfff;
+}
+
+/* A UTF-8 sequence starting at v->s[v->i] (>= 0x80): well-formed, shortest form, no
+ * surrogates. */
+static bool v_utf8(vstate *v)
+{
+    unsigned char c0 = v->s[v->i];
+    size_t n;
+    unsigned cp;
+    if (c0 >= 0xc2 && c0 <= 0xdf) {
+        n = 1;
+        cp = c0 & 0x1f;
+    } else if (c0 >= 0xe0 && c0 <= 0xef) {
+        n = 2;
+        cp = c0 & 0x0f;
+    } else if (c0 >= 0xf0 && c0 <= 0xf4) {
+        n = 3;
+        cp = c0 & 0x07;
+    } else {
+        return false;
+    }
+    if (v->i + n >= v->len)
+        return false;
+    for (size_t k = 1; k <= n; k++) {
+        unsigned char ck = v->s[v->i + k];
+        if ((ck & 0xc0) != 0x80)
+            return false;
+        cp = (cp << 6) | (ck & 0x3f);
+    }
+    static const unsigned min_cp[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return false;
+    v->i += n + 1;
+    return true;
+}
+
+static bool v_string(vstate *v)
+{
+    v->i++; /* opening quote */
+    while (v->i < v->len) {
+        unsigned char ch = v->s[v->i];
+        if (ch == '"') {
+            v->i++;
+            return true;
+        }
+        if (ch < 0x20)
+            return false;
+        if (ch == '\\') {
+            if (++v->i >= v->len)
+                return false;
+            ch = v->s[v->i];
+            if (ch == 'u') {
+                v->i++;
+                if (!v_escape_u(v))
+                    return false;
+                continue;
+            }
+            if (!strchr("\"\\/bfnrt", ch) || ch == '\0')
+                return false;
+            v->i++;
+        } else if (ch >= 0x80) {
+            if (!v_utf8(v))
+                return false;
+        } else {
+            v->i++;
+        }
+    }
+    return false;
+}
+
+static bool v_digits(vstate *v)
+{
+    size_t start = v->i;
+    while (v->i < v->len && v->s[v->i] >= '0' && v->s[v->i] <= '9')
+        v->i++;
+    return v->i > start;
+}
+
+static bool v_number(vstate *v)
+{
+    if (v->s[v->i] == '-')
+        v->i++;
+    if (v->i < v->len && v->s[v->i] == '0')
+        v->i++;
+    else if (!v_digits(v))
+        return false;
+    if (v->i < v->len && v->s[v->i] == '.') {
+        v->i++;
+        if (!v_digits(v))
+            return false;
+    }
+    if (v->i < v->len && (v->s[v->i] == 'e' || v->s[v->i] == 'E')) {
+        v->i++;
+        if (v->i < v->len && (v->s[v->i] == '+' || v->s[v->i] == '-'))
+            v->i++;
+        if (!v_digits(v))
+            return false;
+    }
+    return true;
+}
+
+static bool v_literal(vstate *v, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (v->len - v->i < n || memcmp(v->s + v->i, lit, n) != 0)
+        return false;
+    v->i += n;
+    return true;
+}
+
+static bool v_container(vstate *v, char close)
+{
+    if (++v->depth > v->max_depth)
+        return false;
+    v->i++;
+    v_ws(v);
+    if (v->i < v->len && v->s[v->i] == (unsigned char)close) {
+        v->i++;
+        v->depth--;
+        return true;
+    }
+    for (;;) {
+        if (close == '}') {
+            v_ws(v);
+            if (v->i >= v->len || v->s[v->i] != '"' || !v_string(v))
+                return false;
+            v_ws(v);
+            if (v->i >= v->len || v->s[v->i] != ':')
+                return false;
+            v->i++;
+        }
+        if (!v_value(v))
+            return false;
+        v_ws(v);
+        if (v->i >= v->len)
+            return false;
+        if (v->s[v->i] == ',') {
+            v->i++;
+            continue;
+        }
+        if (v->s[v->i] != (unsigned char)close)
+            return false;
+        v->i++;
+        v->depth--;
+        return true;
+    }
+}
+
+static bool v_value(vstate *v)
+{
+    v_ws(v);
+    if (v->i >= v->len)
+        return false;
+    switch (v->s[v->i]) {
+    case '{':
+        return v_container(v, '}');
+    case '[':
+        return v_container(v, ']');
+    case '"':
+        return v_string(v);
+    case 't':
+        return v_literal(v, "true");
+    case 'f':
+        return v_literal(v, "false");
+    case 'n':
+        return v_literal(v, "null");
+    default:
+        return (v->s[v->i] == '-' || (v->s[v->i] >= '0' && v->s[v->i] <= '9')) && v_number(v);
+    }
+}
+
+bool or_json_valid(const char *json, size_t len, unsigned max_depth)
+{
+    vstate v = {(const unsigned char *)json, 0, len, 0, max_depth};
+    if (!json || !v_value(&v))
+        return false;
+    v_ws(&v);
+    return v.i == len;
+}
+
+bool or_json_member_string(const char *json, size_t len, const char *key, char *out, size_t cap)
+{
+    size_t a, b;
+    if (!or_json_find_member(json, len, key, &a, &b) || json[a] != '"' || b - a < 2)
+        return false;
+    size_t n = b - a - 2;
+    if (n >= cap || memchr(json + a + 1, '\\', n))
+        return false;
+    memcpy(out, json + a + 1, n);
+    out[n] = '\0';
+    return true;
+}
+
+int or_json_member_bool(const char *json, size_t len, const char *key)
+{
+    size_t a, b;
+    if (!or_json_find_member(json, len, key, &a, &b))
+        return -1;
+    if (b - a == 4 && memcmp(json + a, "true", 4) == 0)
+        return 1;
+    if (b - a == 5 && memcmp(json + a, "false", 5) == 0)
+        return 0;
+    return -2;
+}

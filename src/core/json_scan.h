@@ -18,4 +18,16 @@
 bool or_json_find_member(const char *json, size_t len, const char *key, size_t *val_start,
                          size_t *val_end);
 
+/* True when json[0..len) is one syntactically valid JSON value (RFC 8259, whitespace around
+ * allowed, nesting up to max_depth). No allocation; a fraction of a full parse's cost, for the
+ * passthrough path that forwards the bytes instead of building a tree. */
+bool or_json_valid(const char *json, size_t len, unsigned max_depth);
+
+/* The string value of a top-level member, copied unescaped into out (NUL-terminated). False
+ * when absent, not a string, longer than cap-1, or containing escapes (callers then parse). */
+bool or_json_member_string(const char *json, size_t len, const char *key, char *out, size_t cap);
+
+/* A top-level member that is true/false: 1 or 0; -1 when absent; -2 when not a boolean. */
+int or_json_member_bool(const char *json, size_t len, const char *key);
+
 #endif

@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 #include "gateway/relay.h"
 #include "gateway/target.h"
+#include "core/json_scan.h"
 #include "http/reply.h"
 #include "provider/provider.h"
 
@@ -12,35 +13,64 @@
 #include <string.h>
 #include <strings.h>
 
-/* The body as a JSON object, or NULL after replying 400 in the client's format. */
-static json_t *body_object(or_http_req *req, or_format f)
+#define MAX_JSON_DEPTH 128
+
+/* The body must be one JSON object; the passthrough path forwards its bytes without building
+ * a tree, so this is a validation, not a parse. False after replying 400 in the client's format. */
+static bool body_is_object(or_http_req *req, or_format f)
 {
     const or_buf *raw = or_http_body(req);
+    size_t i = 0;
+    while (i < raw->len && strchr(" \t\r\n", raw->data[i]))
+        i++;
     if (raw->len == 0) {
         or_relay_reply_error(req, f, 400, "invalid_body", NULL,
                              "Request body is empty: expected a JSON object");
-        return NULL;
+        return false;
     }
+    if (i == raw->len || raw->data[i] != '{' ||
+        !or_json_valid(raw->data, raw->len, MAX_JSON_DEPTH)) {
+        json_error_t jerr; /* the precise reason, on this cold path */
+        json_t *j = json_loadb(raw->data, raw->len, 0, &jerr);
+        or_relay_reply_error(
+            req, f, 400, "invalid_json", NULL, "Request body is not a valid JSON object: %s",
+            j ? "the top-level value is not an object or nests too deeply" : jerr.text);
+        json_decref(j);
+        return false;
+    }
+    return true;
+}
+
+/* The body parsed (for the handlers that need the tree), or NULL after replying 400. */
+static json_t *body_object(or_http_req *req, or_format f)
+{
+    if (!body_is_object(req, f))
+        return NULL;
+    const or_buf *raw = or_http_body(req);
     json_error_t jerr;
     json_t *root = json_loadb(raw->data, raw->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(root)) {
-        or_relay_reply_error(req, f, 400, "invalid_json", NULL,
-                             "Request body is not a valid JSON object: %s",
-                             root ? "top-level value is not an object" : jerr.text);
-        json_decref(root);
-        return NULL;
-    }
+    if (!root)
+        or_relay_reply_error(req, f, 400, "invalid_json", NULL, "Request body: %s", jerr.text);
     return root;
 }
 
-/* Endpoints whose body carries `model` and `stream`. */
+/* Endpoints whose body carries `model` and `stream`: both read from the raw bytes. */
 static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char *endpoint)
 {
-    json_t *root = body_object(req, f);
-    if (!root)
+    if (!body_is_object(req, f))
         return;
-    json_t *js = json_object_get(root, "stream");
-    if (js && !json_is_boolean(js)) {
+    const or_buf *raw = or_http_body(req);
+    char model[256];
+    json_t *root = NULL;
+    if (!or_json_member_string(raw->data, raw->len, "model", model, sizeof model)) {
+        /* Absent, not a string, escaped or too long: the parse says which. */
+        if (!(root = body_object(req, f)))
+            return;
+        const char *m = json_string_value(json_object_get(root, "model"));
+        snprintf(model, sizeof model, "%s", m ? m : "");
+    }
+    int stream = or_json_member_bool(raw->data, raw->len, "stream");
+    if (stream == -2) {
         or_relay_reply_error(req, f, 400, "invalid_stream", NULL, "`stream` must be a boolean");
         json_decref(root);
         return;
@@ -48,8 +78,8 @@ static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char
     or_relay_opts o = {
         .client = f,
         .endpoint = endpoint,
-        .model = json_string_value(json_object_get(root, "model")),
-        .stream = json_is_true(js),
+        .model = model[0] ? model : NULL,
+        .stream = stream == 1,
         .model_in_body = true,
     };
     or_relay_start(req, app, root, &o);
@@ -196,13 +226,15 @@ void or_gw_gemini(or_http_req *req, or_app *app, const or_route_params *p)
     char model[256];
     snprintf(model, sizeof model, "%.*s", (int)(colon - rest), rest);
     const char *action = colon + 1;
-    json_t *root = body_object(req, OR_FMT_GEMINI);
-    if (!root)
-        return;
+    json_t *root = NULL;
     if (strcmp(action, "countTokens") == 0) {
+        if (!(root = body_object(req, OR_FMT_GEMINI)))
+            return;
         /* countTokens may wrap the request as {generateContentRequest:{…}} */
         json_t *inner = json_object_get(root, "generateContentRequest");
         count_tokens(req, OR_FMT_GEMINI, json_is_object(inner) ? inner : root, "totalTokens");
+    } else if (!body_is_object(req, OR_FMT_GEMINI)) {
+        return;
     } else if (strcmp(action, "generateContent") == 0 ||
                strcmp(action, "streamGenerateContent") == 0) {
         or_relay_opts o = {

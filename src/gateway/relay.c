@@ -616,12 +616,21 @@ static void end_whole(relay *c)
     report_success(c);
     c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
     reply_headers(c, hdrs, sizeof hdrs, NULL);
-    json_t *doc = c->reply.len ? json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
-    json_t *ir = NULL, *out = NULL;
+    json_t *ir = NULL, *out = NULL, *doc = NULL;
     or_errbuf eb = {{0}};
     if (!c->translate) {
-        if (doc && c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK)
+        size_t a, b;
+        if (c->pf->id == OR_FMT_OPENAI) {
+            /* Passthrough: only the usage object is parsed, not the whole answer. */
+            if (or_json_find_member(c->reply.data, c->reply.len, "usage", &a, &b)) {
+                json_t *u = json_loadb(c->reply.data + a, b - a, 0, NULL);
+                or_usage_from_openai(u, &c->row);
+                json_decref(u);
+            }
+        } else if ((doc = json_loadb(c->reply.data, c->reply.len, 0, NULL)) &&
+                   c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK) {
             usage_from_ir(c, json_object_get(ir, "usage"));
+        }
         json_decref(ir);
         json_decref(doc);
         record(c, c->up_status, NULL);
@@ -629,6 +638,7 @@ static void end_whole(relay *c)
                         hdrs, c->reply.data, c->reply.len);
         return;
     }
+    doc = c->reply.len ? json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
     if (!doc || c->pf->resp_to_ir(doc, &ir, &eb) != OR_OK ||
         c->cf->resp_from_ir(ir, &c->copts, &out, &eb) != OR_OK) {
         json_decref(doc);
@@ -738,6 +748,16 @@ static void on_client_abort(or_http_req *req, void *ud)
 
 /* ---- building an attempt ---- */
 
+/* The client body as a tree, parsed on first need: a passthrough never needs it. */
+static json_t *root_of(relay *c)
+{
+    if (!c->root) {
+        const or_buf *raw = or_http_body(c->req);
+        c->root = json_loadb(raw->data ? raw->data : "", raw->len, 0, NULL);
+    }
+    return c->root;
+}
+
 /* Passthrough: the client body with only `model` replaced by the provider's id. */
 static or_err splice_model(relay *c, const or_buf *raw)
 {
@@ -761,7 +781,7 @@ static or_err splice_model(relay *c, const or_buf *raw)
         goto out;
     }
     /* An escaped key the scanner does not match: re-serialize instead. */
-    json_t *copy = json_deep_copy(c->root);
+    json_t *copy = json_deep_copy(root_of(c));
     if (copy && json_object_set(copy, "model", m) == 0)
         c->body = json_dumps(copy, JSON_COMPACT);
     json_decref(copy);
@@ -777,7 +797,7 @@ out:
 
 static or_err serialize_body(relay *c)
 {
-    json_t *copy = json_deep_copy(c->root);
+    json_t *copy = json_deep_copy(root_of(c));
     if (!copy)
         return OR_ENOMEM;
     if (c->model_in_body)
@@ -793,6 +813,8 @@ static or_err serialize_body(relay *c)
 static or_err translate_body(relay *c, or_errbuf *eb)
 {
     json_t *ir = NULL, *pbody = NULL;
+    if (!root_of(c))
+        return or_fail(eb, OR_EINVAL, "request body is not valid JSON");
     or_err e = c->cf->req_to_ir(c->root, &ir, eb);
     if (e != OR_OK)
         return e;
@@ -985,6 +1007,7 @@ static bool pick_account(relay *c)
             .cooldown_until = ci.until,
             .backoff_level = ci.level,
             .last_error_status = ci.status,
+            .consecutive_uses = or_routing_streak(c->rt, c->t.provider->id, k->id),
             .quota_headroom = -1,
             .excluded = c->excluded[i],
         };
@@ -1016,6 +1039,7 @@ static bool pick_account(relay *c)
     }
     c->cand = pick;
     c->t.conn = &c->snap->conns[c->cands[pick]];
+    or_routing_picked(c->rt, c->t.provider->id, c->t.conn->id);
     return true;
 }
 
@@ -1103,7 +1127,7 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     c->app = app;
     c->rt = &app->routing;
     c->cf = cf;
-    c->root = json_incref(root);
+    c->root = root ? json_incref(root) : NULL; /* else parsed on first need (root_of) */
     c->stream = o->stream;
     c->model_in_body = o->model_in_body;
     c->body_not_raw = o->body_not_raw;
@@ -1131,8 +1155,13 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
                              .id = c->row.request_id,
                              .created = (long long)(c->row.ts_ms / 1000)};
     if (o->client == OR_FMT_OPENAI) {
-        json_t *so = json_object_get(root, "stream_options");
-        c->copts.include_usage = json_is_true(json_object_get(so, "include_usage"));
+        const or_buf *raw = or_http_body(req);
+        size_t a, b;
+        c->copts.include_usage =
+            root ? json_is_true(
+                       json_object_get(json_object_get(root, "stream_options"), "include_usage"))
+                 : or_json_find_member(raw->data, raw->len, "stream_options", &a, &b) &&
+                       or_json_member_bool(raw->data + a, b - a, "include_usage") == 1;
     }
     c->snap = or_store_snapshot(app->store);
     or_errbuf eb = {{0}};

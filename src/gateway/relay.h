@@ -28,7 +28,9 @@ typedef struct {
                              passthrough re-serializes it instead of splicing the raw bytes */
 } or_relay_opts;
 
-/* body: the parsed client body (borrowed). Ends the request now or later. */
+/* body: the parsed client body (borrowed), or NULL: the relay then parses the request's raw
+ * body only if an attempt needs the tree (translation), never for a passthrough. Ends the
+ * request now or later. */
 void or_relay_start(or_http_req *req, or_app *app, json_t *body, const or_relay_opts *o);
 
 /* Replies with an error in the given client format ({status, error_type, message} IR error). */

@@ -1,9 +1,15 @@
 #include "gateway/routing.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LATENCY_SAMPLES 1024
+
+typedef struct {
+    char conn[40];
+    unsigned count;
+} streak;
 
 typedef struct {
     uint32_t ms[LATENCY_SAMPLES];
@@ -26,6 +32,7 @@ or_err or_routing_init(or_routing *r)
     or_keymap_init(&r->rr, sizeof(or_account_rr));
     or_keymap_init(&r->used, sizeof(int64_t));
     or_keymap_init(&r->latency, sizeof(latency_ring));
+    or_keymap_init(&r->streak, sizeof(streak));
     return OR_OK;
 }
 
@@ -38,6 +45,7 @@ void or_routing_free(or_routing *r)
     or_keymap_free(&r->rr);
     or_keymap_free(&r->used);
     or_keymap_free(&r->latency);
+    or_keymap_free(&r->streak);
     pthread_mutex_destroy(&r->lock);
     r->plans = NULL;
 }
@@ -114,4 +122,28 @@ json_t *or_routing_latency_export(or_routing *r)
     }
     pthread_mutex_unlock(&r->lock);
     return out;
+}
+
+unsigned or_routing_streak(or_routing *r, const char *provider, const char *conn)
+{
+    pthread_mutex_lock(&r->lock);
+    const streak *st = or_keymap_get(&r->streak, provider);
+    unsigned n = st && strcmp(st->conn, conn) == 0 ? st->count : 0;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+void or_routing_picked(or_routing *r, const char *provider, const char *conn)
+{
+    pthread_mutex_lock(&r->lock);
+    streak *st = or_keymap_put(&r->streak, provider, NULL);
+    if (st) {
+        if (strcmp(st->conn, conn) == 0) {
+            st->count++;
+        } else {
+            snprintf(st->conn, sizeof st->conn, "%s", conn);
+            st->count = 1;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
 }

@@ -24,6 +24,7 @@ typedef struct or_routing {
     or_keymap rr;         /* provider id → or_account_rr */
     or_keymap used;       /* connection id → int64_t last use (wall ms) */
     or_keymap latency;    /* provider id → latency ring (routing.c) */
+    or_keymap streak;     /* provider id → the account picked last and how many times in a row */
 } or_routing;
 
 or_err or_routing_init(or_routing *r);
@@ -34,6 +35,11 @@ or_account_rr *or_routing_rr(or_routing *r, const char *provider);
 /* Last use of a connection (wall ms, 0 = never) and recording a new one. */
 int64_t or_routing_last_used(or_routing *r, const char *conn);
 void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms);
+
+/* Account streaks (p2c health): how many times in a row conn was the provider's last pick,
+ * and recording a pick. */
+unsigned or_routing_streak(or_routing *r, const char *provider, const char *conn);
+void or_routing_picked(or_routing *r, const char *provider, const char *conn);
 
 /* A successful request's latency (head to last byte) for a provider; the last 1024 per provider
  * are kept. */
