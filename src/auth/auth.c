@@ -106,7 +106,7 @@ static or_err create_key(const char *path, uint8_t out[32], bool *lost_race, or_
             e = or_fail(eb, OR_EIO, "link %s: %s", path, strerror(errno));
         goto out;
     }
-    or_log_info("auth: generated a new session signing key in %s", path);
+    or_log_info("auth: generated a new secret in %s", path);
 out:
     if (fd >= 0)
         close(fd);
@@ -118,21 +118,22 @@ out:
     return e;
 }
 
-or_err or_auth_load_jwt_key(const char *data_dir, uint8_t out[32], or_errbuf *eb)
+or_err or_auth_load_secret(const char *data_dir, const char *env_name, const char *file,
+                           uint8_t out[32], or_errbuf *eb)
 {
     or_err e = OR_OK;
     char path[PATH_MAX];
-    const char *env = getenv("JWT_SECRET");
+    const char *env = env_name ? getenv(env_name) : NULL;
 
     if (env && *env) {
         crypto_generichash(out, 32, (const unsigned char *)env, strlen(env), NULL, 0);
         goto out;
     }
     if (!data_dir || !*data_dir) {
-        e = or_fail(eb, OR_EINVAL, "no data directory for the session key");
+        e = or_fail(eb, OR_EINVAL, "no data directory for %s", file);
         goto out;
     }
-    if (snprintf(path, sizeof path, "%s/%s", data_dir, OR_AUTH_KEY_FILE) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s/%s", data_dir, file) >= (int)sizeof path) {
         e = or_fail(eb, OR_EINVAL, "data directory path too long");
         goto out;
     }
@@ -164,6 +165,11 @@ out:
     return e;
 }
 
+or_err or_auth_load_jwt_key(const char *data_dir, uint8_t out[32], or_errbuf *eb)
+{
+    return or_auth_load_secret(data_dir, "JWT_SECRET", OR_AUTH_KEY_FILE, out, eb);
+}
+
 or_err or_auth_session_issue(const uint8_t key[32], unsigned ttl_s, char **token, or_errbuf *eb)
 {
     json_int_t now = (json_int_t)(or_clock_wall_ms() / 1000);
@@ -180,13 +186,24 @@ or_err or_auth_session_issue(const uint8_t key[32], unsigned ttl_s, char **token
 
 or_err or_auth_session_verify(const uint8_t key[32], const char *token, size_t len, or_errbuf *eb)
 {
+    return or_auth_session_verify_since(key, token, len, 0, eb);
+}
+
+or_err or_auth_session_verify_since(const uint8_t key[32], const char *token, size_t len,
+                                    int64_t not_before_s, or_errbuf *eb)
+{
     json_t *claims = NULL;
     or_err e = or_jwt_verify(key, token, len, &claims, eb);
     if (e != OR_OK)
         goto out;
     const json_t *sub = json_object_get(claims, "sub");
-    if (!json_is_string(sub) || strcmp(json_string_value(sub), "admin") != 0)
+    if (!json_is_string(sub) || strcmp(json_string_value(sub), "admin") != 0) {
         e = or_fail(eb, OR_EAUTH, "not a session token");
+        goto out;
+    }
+    /* jwt.h guarantees iat is an integer. */
+    if (json_integer_value(json_object_get(claims, "iat")) < not_before_s)
+        e = or_fail(eb, OR_EAUTH, "session was revoked by a password change");
 out:
     json_decref(claims);
     return e;
