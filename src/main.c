@@ -4,6 +4,7 @@
  */
 #include "admin/resilience_api.h"
 #include "app/routes.h"
+#include "auth/apikey.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -30,9 +31,11 @@ static const char usage_text[] =
     "  DATA_DIR             data directory (default ~/.omniroute)\n"
     "  INITIAL_PASSWORD     dashboard password used until one is set\n"
     "  JWT_SECRET           session signing secret (default: generated once into DATA_DIR)\n"
+    "  API_KEY_SECRET       key for hashing client API keys (default: generated once)\n"
     "  STORAGE_ENCRYPTION_KEY  key for provider secrets at rest (default: generated once)\n"
     "  AUTH_COOKIE_SECURE   mark the session cookie Secure (default false)\n"
     "  REQUIRE_API_KEY      require a client API key on /v1/... (default false)\n"
+    "  OMNIROUTE_TRUST_PROXY  behind a reverse proxy: count logins per X-Forwarded-For\n"
     "  OMNIROUTE_WORKERS    worker threads (default: number of CPUs)\n"
     "  OMNIROUTE_MAX_BODY_MB  request body cap (default 32)\n"
     "  OMNIROUTE_LOG        error|warn|info|debug (default info)\n";
@@ -68,6 +71,7 @@ static void app_free(or_app *app)
     if (app->store && app->routing.plans)
         or_resilience_api_save(app); /* breaker state survives a restart */
     or_routing_free(&app->routing);
+    or_apikeys_close(app->apikeys, app->store); /* lastUsedAt survives a restart */
     if (app->store)
         or_store_close(app->store);
     sodium_memzero(app->jwt_key, sizeof app->jwt_key);
@@ -117,6 +121,7 @@ int main(int argc, char **argv)
     app.initial_password = ip && *ip ? strdup(ip) : NULL;
     app.cookie_secure = env_true("AUTH_COOKIE_SECURE");
     app.require_api_key = env_true("REQUIRE_API_KEY");
+    app.trust_proxy = env_true("OMNIROUTE_TRUST_PROXY");
     app.jwt_ttl_s = 24 * 3600;
     if (app.port < 0) {
         fprintf(stderr, "omniroute: PORT must be a number from 0 to 65535\n");
@@ -135,6 +140,10 @@ int main(int argc, char **argv)
     or_resilience_api_load(&app);
     if (or_auth_load_jwt_key(app.data_dir, app.jwt_key, &eb) != OR_OK) {
         fprintf(stderr, "omniroute: session key: %s\n", eb.msg);
+        goto out;
+    }
+    if (or_apikeys_open(app.data_dir, &app.apikeys, &eb) != OR_OK) {
+        fprintf(stderr, "omniroute: API key secret: %s\n", eb.msg);
         goto out;
     }
 

@@ -26,10 +26,13 @@ typedef struct or_app {
     char *initial_password;    /* INITIAL_PASSWORD or NULL */
     bool cookie_secure;        /* AUTH_COOKIE_SECURE */
     bool require_api_key;      /* REQUIRE_API_KEY */
+    bool trust_proxy;          /* OMNIROUTE_TRUST_PROXY: client address from X-Forwarded-For */
     unsigned char jwt_key[32]; /* JWT_SECRET (hashed) or generated once and persisted */
     unsigned jwt_ttl_s;        /* session lifetime; default 24 h */
     uint64_t started_mono_ms;
     or_routing routing; /* breakers, cooldowns, strategy memory (gateway/routing.h) */
+
+    struct or_apikeys *apikeys; /* client API keys: secret and lookup (auth/apikey.h) */
 } or_app;
 
 typedef struct or_worker_ctx {

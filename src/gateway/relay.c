@@ -14,6 +14,7 @@
 #include "core/json_scan.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "gateway/client_auth.h"
 #include "gateway/sse_events.h"
 #include "gateway/sse_lines.h"
 #include "gateway/target.h"
@@ -1164,6 +1165,11 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
                        or_json_member_bool(raw->data + a, b - a, "include_usage") == 1;
     }
     c->snap = or_store_snapshot(app->store);
+    if (!or_client_auth_model(req, app, c->snap, o->client, o->model, c->row.api_key_id)) {
+        record(c, 403, "model not allowed for this API key");
+        relay_free(c);
+        return;
+    }
     or_errbuf eb = {{0}};
     if (or_plan_resolve(c->rt->plans, c->snap->settings, o->model, &c->plan, &eb) != OR_OK) {
         char hdrs[256];
