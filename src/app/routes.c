@@ -2,11 +2,13 @@
 #include "admin/admin.h"
 #include "admin/combos.h"
 #include "admin/custom_models.h"
+#include "admin/keys.h"
 #include "admin/nodes.h"
 #include "admin/settings.h"
 #include "admin/resilience_api.h"
 #include "admin/translator.h"
 #include "core/clock.h"
+#include "gateway/client_auth.h"
 #include "gateway/gateway.h"
 #include "http/reply.h"
 
@@ -44,6 +46,13 @@ static const route routes[] = {
     {"POST", "/api/auth/login", or_admin_login, SCOPE_PUBLIC},
     {"POST", "/api/auth/logout", or_admin_logout, SCOPE_PUBLIC},
     {"GET", "/api/auth/status", or_admin_auth_status, SCOPE_PUBLIC},
+    {"POST", "/api/auth/password", or_admin_password, SCOPE_MANAGE},
+    {"GET", "/api/keys", or_keys_list, SCOPE_MANAGE},
+    {"POST", "/api/keys", or_keys_create, SCOPE_MANAGE},
+    {"GET", "/api/keys/{id}", or_keys_get, SCOPE_MANAGE},
+    {"PATCH", "/api/keys/{id}", or_keys_update, SCOPE_MANAGE},
+    {"PUT", "/api/keys/{id}", or_keys_update, SCOPE_MANAGE},
+    {"DELETE", "/api/keys/{id}", or_keys_delete, SCOPE_MANAGE},
     {"GET", "/api/providers", or_providers_list, SCOPE_MANAGE},
     {"POST", "/api/providers", or_providers_create, SCOPE_MANAGE},
     {"GET", "/api/providers/{id}", or_providers_get, SCOPE_MANAGE},
@@ -193,11 +202,10 @@ static void on_request(or_http_req *req, void *appv)
                        or_http_path(req));
         return;
     }
-    if (r->scope == SCOPE_MANAGE && !or_admin_session_ok(req, app)) {
-        or_reply_error(req, 401, "authentication_error", "unauthorized",
-                       "Authentication required: log in with POST /api/auth/login");
-        return;
-    }
+    if (r->scope == SCOPE_MANAGE && !or_admin_gate(req, app))
+        return; /* replied 401/403 */
+    if (r->scope == SCOPE_CLIENT && !or_client_auth_gate(req, app))
+        return; /* replied 401 in the client's format */
     r->fn(req, app, &p);
 }
 
