@@ -1,0 +1,244 @@
+#!/usr/bin/env node
+// proxies.mjs — loopback outbound proxies for tests (node:net/http only), each keeping a log of
+// what went through it.
+//
+//   const hp = await startHttpProxy({ auth: { username, password } });   // auth optional
+//   const sp = await startSocks5Proxy({ auth: { username, password } }); // auth optional
+//   p.url ("http://127.0.0.1:<port>" / "socks5://127.0.0.1:<port>"), p.host, p.port,
+//   p.log (array of entries), p.reset(), await p.close()
+//
+// HTTP proxy: CONNECT host:port tunnels (what curl uses for https:// targets, and for http://
+// ones only when told to tunnel), and absolute-URI requests ("POST http://host:port/path")
+// forwarded to the origin (what curl sends for http:// targets). With auth, a missing or wrong
+// Proxy-Authorization (Basic) gets 407 and the entry says so.
+// Log entry: { kind: 'forward' | 'connect', method, target ("host:port"), path (forward only),
+//              user (decoded Basic user or null), denied (true when 407), at (epoch ms) }
+//
+// SOCKS5 proxy (RFC 1928, CONNECT only): methods "no auth" or username/password (RFC 1929)
+// when auth is set. Address types IPv4, domain name and IPv6 are accepted; the entry records
+// which one the client sent, so a test can tell that names were resolved by the proxy
+// (socks5h) rather than by the client.
+// Log entry: { kind: 'socks5', atyp: 'ipv4' | 'domain' | 'ipv6', target ("host:port"),
+//              user, denied, at } (a refused login logs atyp and target null, denied true)
+//
+// CLI: node tests/mock/proxies.mjs [http|socks5] prints the port and serves until killed.
+import http from 'node:http';
+import net from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+function listen(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+// Tracks sockets so close() ends tunnels that would otherwise keep the server open.
+function trackSockets(server) {
+  const socks = new Set();
+  server.on('connection', (s) => {
+    socks.add(s);
+    s.on('close', () => socks.delete(s));
+  });
+  return socks;
+}
+
+function closeAll(server, socks, extra) {
+  for (const s of socks) s.destroy();
+  for (const s of extra) s.destroy();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function basicUser(header, auth) {
+  if (!header || !/^basic /i.test(header)) return { user: null, ok: !auth };
+  const [user, ...rest] = Buffer.from(header.slice(6).trim(), 'base64').toString().split(':');
+  const pass = rest.join(':');
+  return { user, ok: !auth || (user === auth.username && pass === auth.password) };
+}
+
+function splitHostPort(s) {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) || /^([^:]+):(\d+)$/.exec(s);
+  return m ? { host: m[1], port: Number(m[2]) } : null;
+}
+
+export async function startHttpProxy({ auth } = {}) {
+  const log = [];
+  const upstreams = new Set();
+  const server = http.createServer((req, res) => {
+    const { user, ok } = basicUser(req.headers['proxy-authorization'], auth);
+    let target;
+    try {
+      target = new URL(req.url);
+    } catch {
+      res.writeHead(400).end('absolute URI expected');
+      return;
+    }
+    const entry = {
+      kind: 'forward', method: req.method, target: target.host, path: target.pathname + target.search,
+      user, denied: !ok, at: Date.now(),
+    };
+    log.push(entry);
+    if (!ok) {
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"' }).end();
+      return;
+    }
+    const headers = { ...req.headers };
+    delete headers['proxy-authorization'];
+    delete headers['proxy-connection'];
+    const up = http.request({
+      host: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || 80, method: req.method,
+      path: target.pathname + target.search, headers,
+    }, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+    });
+    upstreams.add(up);
+    up.on('close', () => upstreams.delete(up));
+    up.on('error', () => res.destroy());
+    res.on('close', () => up.destroy());
+    req.pipe(up);
+  });
+  const tunnels = new Set();
+  server.on('connect', (req, client, head) => {
+    const { user, ok } = basicUser(req.headers['proxy-authorization'], auth);
+    const entry = { kind: 'connect', method: 'CONNECT', target: req.url, user, denied: !ok, at: Date.now() };
+    log.push(entry);
+    const hp = splitHostPort(req.url);
+    if (!ok || !hp) {
+      client.end(ok ? 'HTTP/1.1 400 Bad Request\r\n\r\n'
+        : 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n');
+      return;
+    }
+    const up = net.connect(hp.port, hp.host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head?.length) up.write(head);
+      up.pipe(client);
+      client.pipe(up);
+    });
+    tunnels.add(up);
+    up.on('close', () => { tunnels.delete(up); client.destroy(); });
+    up.on('error', () => client.destroy());
+    client.on('error', () => up.destroy());
+    client.on('close', () => up.destroy());
+  });
+  const socks = trackSockets(server);
+  const port = await listen(server);
+  return {
+    url: `http://127.0.0.1:${port}`, host: '127.0.0.1', port, log,
+    reset() { log.length = 0; },
+    close() { return closeAll(server, socks, [...tunnels, ...upstreams]); },
+  };
+}
+
+// A byte reader over a socket: await need(n) resolves with exactly n bytes.
+function reader(sock) {
+  let buf = Buffer.alloc(0);
+  let waiting = null;
+  const kick = () => {
+    if (waiting && buf.length >= waiting.n) {
+      const out = buf.subarray(0, waiting.n);
+      buf = buf.subarray(waiting.n);
+      const w = waiting;
+      waiting = null;
+      w.resolve(out);
+    }
+  };
+  const onData = (d) => { buf = Buffer.concat([buf, d]); kick(); };
+  sock.on('data', onData);
+  sock.on('close', () => waiting?.reject(new Error('closed')));
+  return {
+    need(n) { return new Promise((resolve, reject) => { waiting = { n, resolve, reject }; kick(); }); },
+    detach() { sock.off('data', onData); return buf; },
+  };
+}
+
+async function socksSession(client, auth, log, tunnels) {
+  const rd = reader(client);
+  const [ver, nmethods] = await rd.need(2);
+  if (ver !== 5) throw new Error('not socks5');
+  const methods = [...(await rd.need(nmethods))];
+  const want = auth ? 2 : 0;
+  if (!methods.includes(want)) {
+    client.end(Buffer.from([5, 0xff]));
+    return;
+  }
+  client.write(Buffer.from([5, want]));
+  let user = null;
+  let denied = false;
+  if (auth) {
+    const [, ulen] = await rd.need(2);
+    user = (await rd.need(ulen)).toString();
+    const [plen] = await rd.need(1);
+    const pass = (await rd.need(plen)).toString();
+    denied = user !== auth.username || pass !== auth.password;
+    client.write(Buffer.from([1, denied ? 1 : 0]));
+    if (denied) { // the client hangs up now: log what is known
+      log.push({ kind: 'socks5', atyp: null, target: null, user, denied, at: Date.now() });
+      client.end();
+      return;
+    }
+  }
+  const [, cmd, , atyp] = await rd.need(4);
+  let host;
+  let kind;
+  if (atyp === 1) {
+    host = [...(await rd.need(4))].join('.');
+    kind = 'ipv4';
+  } else if (atyp === 3) {
+    const [len] = await rd.need(1);
+    host = (await rd.need(len)).toString();
+    kind = 'domain';
+  } else if (atyp === 4) {
+    const b = await rd.need(16);
+    host = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16)).join(':');
+    kind = 'ipv6';
+  } else {
+    client.end(Buffer.from([5, 8, 0, 1, 0, 0, 0, 0, 0, 0]));
+    return;
+  }
+  const port = (await rd.need(2)).readUInt16BE(0);
+  log.push({ kind: 'socks5', atyp: kind, target: `${host}:${port}`, user, denied, at: Date.now() });
+  if (cmd !== 1) {
+    client.end(Buffer.from([5, 7, 0, 1, 0, 0, 0, 0, 0, 0]));
+    return;
+  }
+  const up = net.connect(port, host, () => {
+    client.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
+    const rest = rd.detach();
+    if (rest.length) up.write(rest);
+    up.pipe(client);
+    client.pipe(up);
+  });
+  tunnels.add(up);
+  up.on('error', () => {
+    if (!client.destroyed) client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]));
+  });
+  up.on('close', () => { tunnels.delete(up); client.destroy(); });
+  client.on('close', () => up.destroy());
+}
+
+export async function startSocks5Proxy({ auth } = {}) {
+  const log = [];
+  const tunnels = new Set();
+  const server = net.createServer((client) => {
+    client.on('error', () => {});
+    socksSession(client, auth, log, tunnels).catch(() => client.destroy());
+  });
+  const socks = trackSockets(server);
+  const port = await listen(server);
+  return {
+    url: `socks5://127.0.0.1:${port}`, host: '127.0.0.1', port, log,
+    reset() { log.length = 0; },
+    close() { return closeAll(server, socks, tunnels); },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const kind = process.argv[2] ?? 'http';
+  const p = kind === 'socks5' ? await startSocks5Proxy() : await startHttpProxy();
+  console.log(p.port);
+  const stop = async () => { await p.close(); process.exit(0); };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  setInterval(() => { while (p.log.length) console.error(JSON.stringify(p.log.shift())); }, 200);
+}
