@@ -36,6 +36,7 @@ typedef enum {
     JOB_CONN_STATUS,
     JOB_SETTING_SET,
     JOB_FLUSH,
+    JOB_WITH_DB,
     JOB_KIND_COUNT
 } job_kind;
 
@@ -47,6 +48,9 @@ typedef struct job {
     const char *text1; /* test_status | setting key */
     const char *text2; /* last_error */
     json_t *value;
+    or_store_db_fn fn; /* JOB_WITH_DB */
+    void *arg;
+    bool reload; /* fn replaced the database: migrate and rebuild the snapshot */
     or_err rc;
     or_errbuf eb;
     bool done;
@@ -156,6 +160,14 @@ static or_err run_flush(or_store *s, job *j)
     return OR_OK;
 }
 
+static or_err run_with_db(or_store *s, job *j)
+{
+    or_err rc = j->fn(s->db, j->arg, &j->eb);
+    if (rc == OR_OK && j->reload)
+        rc = or_store_db_migrate(s->db, &j->eb);
+    return rc;
+}
+
 static const struct {
     or_err (*run)(or_store *s, job *j);
     bool changes_config;
@@ -165,7 +177,13 @@ static const struct {
     [JOB_CONN_STATUS] = {run_conn_status, true},
     [JOB_SETTING_SET] = {run_setting_set, true},
     [JOB_FLUSH] = {run_flush, false},
+    [JOB_WITH_DB] = {run_with_db, false},
 };
+
+static bool changes_config(const job *j)
+{
+    return j->rc == OR_OK && (handlers[j->kind].changes_config || j->reload);
+}
 
 static void write_usage(or_store *s, const row_vec *batch)
 {
@@ -181,7 +199,7 @@ static void run_jobs(or_store *s, job *jobs)
     bool changed = false;
     for (job *j = jobs; j; j = j->next) {
         j->rc = handlers[j->kind].run(s, j);
-        changed |= j->rc == OR_OK && handlers[j->kind].changes_config;
+        changed |= changes_config(j);
     }
     if (changed) {
         or_errbuf eb = {{0}};
@@ -189,7 +207,7 @@ static void run_jobs(or_store *s, job *jobs)
         if (rc != OR_OK) {
             or_log_error("store: snapshot rebuild failed: %s", eb.msg);
             for (job *j = jobs; j; j = j->next) {
-                if (j->rc == OR_OK && handlers[j->kind].changes_config) {
+                if (changes_config(j)) {
                     j->rc = rc;
                     j->eb = eb;
                 }
@@ -511,6 +529,23 @@ void or_store_flush(or_store *s)
 uint64_t or_store_usage_dropped(const or_store *s)
 {
     return atomic_load(&s->dropped);
+}
+
+/* ---- whole-database operations ---- */
+
+or_err or_store_with_db(or_store *s, or_store_db_fn fn, void *arg, bool reload, or_errbuf *eb)
+{
+    if (!fn)
+        return or_fail(eb, OR_EINVAL, "no function to run");
+    job j = {.kind = JOB_WITH_DB, .fn = fn, .arg = arg, .reload = reload};
+    return submit(s, &j, eb);
+}
+
+or_err or_store_snapshot_load_db(or_store *s, sqlite3 *db, or_snapshot **out, or_errbuf *eb)
+{
+    if (!db || !out)
+        return or_fail(eb, OR_EINVAL, "no database");
+    return or_store_db_snapshot_load(db, s->key, out, eb);
 }
 
 /* ---- secrets and connection copies ---- */

@@ -105,6 +105,20 @@ uint64_t or_store_usage_dropped(const or_store *s);
 or_err or_store_seal(or_store *s, const char *plain, char **out);
 or_err or_store_unseal(or_store *s, const char *sealed, char **out);
 
+/* ---- whole-database operations (for store/backup.h: export, import) ---- */
+struct sqlite3;
+typedef or_err (*or_store_db_fn)(struct sqlite3 *db, void *arg, or_errbuf *eb);
+/* Runs fn(db, arg) on the writer thread with the write connection, after every usage row queued
+ * before the call has been written; the caller waits, so call it from a thread pool, not from
+ * an event loop, when fn is slow. With reload, a successful fn is taken to have replaced the
+ * database's contents: migrations are applied again and the snapshot is rebuilt before this
+ * returns, so the next or_store_snapshot() sees the new data. */
+or_err or_store_with_db(or_store *s, or_store_db_fn fn, void *arg, bool reload, or_errbuf *eb);
+/* A snapshot (refs = 1) read from another open database — a backup or a file about to be
+ * imported — with this store's key. A secret sealed with another key comes back as api_key
+ * NULL. The caller owns db and may use it from any thread that owns it. */
+or_err or_store_snapshot_load_db(or_store *s, struct sqlite3 *db, or_snapshot **out, or_errbuf *eb);
+
 /* Deep copy helpers for or_conn (used by admin to edit a connection from a snapshot). */
 or_err or_conn_copy(or_conn *dst, const or_conn *src);
 void or_conn_clear(or_conn *c); /* frees members, wipes the key */

@@ -76,7 +76,12 @@ static int col_str(sqlite3_stmt *st, int i, char **out)
     return *out ? 0 : -1;
 }
 
-static or_err migrate(sqlite3 *db, or_errbuf *eb)
+int or_store_db_schema_version(void)
+{
+    return migrations[sizeof migrations / sizeof migrations[0] - 1].version;
+}
+
+or_err or_store_db_migrate(sqlite3 *db, or_errbuf *eb)
 {
     or_err rc = exec(db,
                      "CREATE TABLE IF NOT EXISTS schema_migrations("
@@ -165,7 +170,7 @@ or_err or_store_db_open(const char *path, sqlite3 **out, or_errbuf *eb)
     }
     rc = set_pragmas(db, eb);
     if (rc == OR_OK)
-        rc = migrate(db, eb);
+        rc = or_store_db_migrate(db, eb);
 out:
     if (rc != OR_OK)
         or_store_db_close(db);

@@ -16,6 +16,11 @@
  * pending migrations. */
 or_err or_store_db_open(const char *path, sqlite3 **out, or_errbuf *eb);
 void or_store_db_close(sqlite3 *db);
+/* Applies pending migrations (what open does); a database newer than this binary is left as it
+ * is, with a warning. Used by the backup module on a database it is about to import. */
+or_err or_store_db_migrate(sqlite3 *db, or_errbuf *eb);
+/* The newest migration this binary knows. */
+int or_store_db_schema_version(void);
 
 or_err or_store_db_conn_put(sqlite3 *db, const unsigned char *key, const or_conn *in,
                             const char *id, int64_t now_ms, or_errbuf *eb);
