@@ -35,6 +35,7 @@ static const route routes[] = {
     {"POST", "/chat/completions", or_gw_chat_completions, SCOPE_CLIENT},
     {"GET", "/v1/models", or_gw_models, SCOPE_CLIENT},
     {"GET", "/models", or_gw_models, SCOPE_CLIENT},
+    {"POST", "/v1/providers/{provider}/chat/completions", or_gw_pinned_chat, SCOPE_CLIENT},
     {"POST", "/v1/messages", or_gw_messages, SCOPE_CLIENT},
     {"POST", "/v1/messages/count_tokens", or_gw_count_tokens, SCOPE_CLIENT},
     {"POST", "/v1/responses", or_gw_responses, SCOPE_CLIENT},

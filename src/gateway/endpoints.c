@@ -55,7 +55,54 @@ static json_t *body_object(or_http_req *req, or_format f)
 }
 
 /* Endpoints whose body carries `model` and `stream`: both read from the raw bytes. */
+/* /v1/providers/{provider}/…: the model is pinned to one provider — its prefix is added when
+ * missing, and a model of another provider is refused. Rewrites model in place; false after
+ * replying. */
+static bool pin_model(or_http_req *req, or_app *app, or_format f, const char *pin, char *model,
+                      size_t cap)
+{
+    or_snapshot *snap = or_store_snapshot(app->store);
+    const json_t *nodes = json_object_get(snap->settings, OR_PROVIDER_NODES_KEY);
+    or_provider row, other_row;
+    const or_provider *p = or_provider_lookup(nodes, pin, strlen(pin), &row);
+    bool ok = false;
+    if (!p) {
+        or_relay_reply_error(req, f, 404, "provider_not_found", NULL, "Unknown provider `%s`", pin);
+        goto out;
+    }
+    const char *slash = strchr(model, '/');
+    const or_provider *q =
+        slash ? or_provider_lookup(nodes, model, (size_t)(slash - model), &other_row) : NULL;
+    if (q && strcmp(q->id, p->id) == 0) {
+        ok = true; /* already "<provider>/model" */
+    } else if (q) {
+        or_relay_reply_error(req, f, 400, "model_provider_mismatch", NULL,
+                             "The model `%s` belongs to provider `%s`, not `%s`", model, q->id,
+                             p->id);
+    } else {
+        char pinned[256];
+        int n = snprintf(pinned, sizeof pinned, "%s/%s", p->alias ? p->alias : p->id, model);
+        ok = n > 0 && (size_t)n < cap;
+        if (ok)
+            memcpy(model, pinned, (size_t)n + 1);
+        else
+            or_relay_reply_error(req, f, 400, "invalid_model", NULL, "`model` is too long");
+    }
+out:
+    or_snapshot_release(snap);
+    return ok;
+}
+
+static void body_endpoint_pinned(or_http_req *req, or_app *app, or_format f, const char *endpoint,
+                                 const char *pin);
+
 static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char *endpoint)
+{
+    body_endpoint_pinned(req, app, f, endpoint, NULL);
+}
+
+static void body_endpoint_pinned(or_http_req *req, or_app *app, or_format f, const char *endpoint,
+                                 const char *pin)
 {
     if (!body_is_object(req, f))
         return;
@@ -68,6 +115,10 @@ static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char
             return;
         const char *m = json_string_value(json_object_get(root, "model"));
         snprintf(model, sizeof model, "%s", m ? m : "");
+    }
+    if (pin && model[0] && !pin_model(req, app, f, pin, model, sizeof model)) {
+        json_decref(root);
+        return;
     }
     int stream = or_json_member_bool(raw->data, raw->len, "stream");
     if (stream == -2) {
@@ -90,6 +141,11 @@ void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params
 {
     (void)p;
     body_endpoint(req, app, OR_FMT_OPENAI, "/v1/chat/completions");
+}
+
+void or_gw_pinned_chat(or_http_req *req, or_app *app, const or_route_params *p)
+{
+    body_endpoint_pinned(req, app, OR_FMT_OPENAI, "/v1/providers/chat/completions", p->v[0]);
 }
 
 void or_gw_messages(or_http_req *req, or_app *app, const or_route_params *p)

@@ -10,6 +10,8 @@
 #include "gateway/app.h"
 
 void or_gw_chat_completions(or_http_req *req, or_app *app, const or_route_params *p);
+/* /v1/providers/{provider}/chat/completions: the model pinned to one provider. */
+void or_gw_pinned_chat(or_http_req *req, or_app *app, const or_route_params *p);
 void or_gw_messages(or_http_req *req, or_app *app, const or_route_params *p);
 void or_gw_count_tokens(or_http_req *req, or_app *app, const or_route_params *p);
 void or_gw_responses(or_http_req *req, or_app *app, const or_route_params *p);
