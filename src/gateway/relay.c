@@ -128,6 +128,7 @@ struct relay {
     or_buf out;
     bool enc_done;
     token_timer *timer;
+    or_limiter_ticket ticket; /* the connection's request-limit slot (resilience/limiter.h) */
     int busy;
     bool dead;
 };
@@ -139,6 +140,21 @@ static void next_attempt(relay *c);
 static void timer_closed(uv_handle_t *h)
 {
     free(h->data);
+}
+
+/* One timer per relay at a time: the first-token deadline of a stream, or the wait for a
+ * connection's request limit. It outlives the relay only until uv closes it. */
+static void timer_arm(relay *c, uv_timer_cb cb, uint64_t ms)
+{
+    if (!c->timer) {
+        c->timer = calloc(1, sizeof *c->timer);
+        if (!c->timer)
+            return;
+        uv_timer_init(or_http_worker_loop(or_http_req_worker(c->req)), &c->timer->t);
+        c->timer->t.data = c->timer;
+        c->timer->owner = c;
+    }
+    uv_timer_start(&c->timer->t, cb, ms, 0);
 }
 
 static void timer_stop(relay *c)
@@ -155,6 +171,13 @@ static void timer_stop(relay *c)
 static void attempt_clear(relay *c)
 {
     timer_stop(c);
+    if (c->t.conn && (c->ticket.held || c->ticket.id)) {
+        if (c->ticket.held)
+            or_limiter_release(c->rt->res.limiters, c->t.conn->id, &c->ticket);
+        else
+            or_limiter_cancel(c->rt->res.limiters, c->t.conn->id, &c->ticket);
+    }
+    memset(&c->ticket, 0, sizeof c->ticket);
     if (c->auth) {
         sodium_memzero(c->auth, strlen(c->auth));
         free(c->auth);
@@ -512,13 +535,7 @@ static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
     if (!c->stream || status < 200 || status > 299)
         return; /* kept whole and judged in on_done */
     c->stream_ok = true;
-    c->timer = calloc(1, sizeof *c->timer);
-    if (c->timer) {
-        uv_timer_init(or_http_worker_loop(or_http_req_worker(c->req)), &c->timer->t);
-        c->timer->t.data = c->timer;
-        c->timer->owner = c;
-        uv_timer_start(&c->timer->t, on_token_timeout, limits.first_token_ms, 0);
-    }
+    timer_arm(c, on_token_timeout, limits.first_token_ms);
 }
 
 static bool on_up_data(void *ud, const char *p, size_t n)
@@ -1044,6 +1061,90 @@ static bool pick_account(relay *c)
     return true;
 }
 
+/* A connection's request limits, from providerSpecificData.limits {rpm, minGapMs,
+ * maxConcurrent, maxQueue, maxWaitMs}; applied when they differ from what the limiter has. */
+static void configure_limits(relay *c)
+{
+    const json_t *l = json_object_get(c->t.conn->psd, "limits");
+    if (!json_is_object(l))
+        return;
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"rpm", offsetof(or_limiter_conf, rpm)},
+        {"minGapMs", offsetof(or_limiter_conf, min_gap_ms)},
+        {"maxConcurrent", offsetof(or_limiter_conf, max_concurrent)},
+        {"maxQueue", offsetof(or_limiter_conf, max_queue)},
+        {"maxWaitMs", offsetof(or_limiter_conf, max_wait_ms)},
+    };
+    or_limiter_conf want = {.max_queue = 20, .max_wait_ms = 30000}, have;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(l, fields[i].key);
+        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 0x7fffffff)
+            *(uint32_t *)((char *)&want + fields[i].off) = (uint32_t)json_integer_value(v);
+    }
+    if (want.max_queue > OR_LIMITER_QUEUE_MAX)
+        want.max_queue = OR_LIMITER_QUEUE_MAX;
+    if (!or_limiter_get_conf(c->rt->res.limiters, c->t.conn->id, &have) ||
+        memcmp(&have, &want, sizeof want) != 0)
+        or_limiter_configure(c->rt->res.limiters, c->t.conn->id, &want);
+}
+
+enum { ADMIT_OK, ADMIT_WAIT, ADMIT_REJECTED };
+
+static void resume_after_wait(uv_timer_t *t);
+
+/* Takes the chosen connection's request-limit slot: now, after a bounded wait, or not at all
+ * (then the account is skipped, and a 429 with Retry-After is what the client sees if no
+ * other account or target answers). */
+static int limiter_admit(relay *c)
+{
+    configure_limits(c);
+    uint64_t wait = 0;
+    or_limiter_verdict v =
+        or_limiter_try(c->rt->res.limiters, c->t.conn->id, or_clock_mono_ms(), &c->ticket, &wait);
+    if (v == OR_LIMIT_OK)
+        return ADMIT_OK;
+    if (v == OR_LIMIT_WAIT) {
+        timer_arm(c, resume_after_wait, wait ? wait : OR_LIMITER_POLL_MS);
+        return ADMIT_WAIT;
+    }
+    memset(&c->ticket, 0, sizeof c->ticket);
+    c->excluded[c->cand] = true;
+    if (!c->last_pf) {
+        c->last_status = 429;
+        snprintf(c->last_retry, sizeof c->last_retry, "%llu",
+                 (unsigned long long)((wait + 999) / 1000 ? (wait + 999) / 1000 : 1));
+        snprintf(c->last_msg, sizeof c->last_msg, "connection `%s` of `%s` is at its request limit",
+                 c->t.conn->name, c->t.provider->id);
+    }
+    return ADMIT_REJECTED;
+}
+
+static void next_attempt(relay *c);
+
+static void resume_after_wait(uv_timer_t *t)
+{
+    token_timer *tt = (token_timer *)t;
+    relay *c = tt->owner;
+    if (!c)
+        return;
+    int admit = limiter_admit(c);
+    if (admit == ADMIT_WAIT)
+        return;
+    if (admit == ADMIT_OK) {
+        timer_stop(c);
+        or_errbuf eb = {{0}};
+        if (start_attempt(c, &eb) == OR_OK)
+            return;
+        attempt_failed(c, transport_mask(OR_UP_ECONNECT), 0,
+                       eb.msg[0] ? eb.msg : "could not start the upstream request");
+        return;
+    }
+    next_attempt(c);
+}
+
 static void next_attempt(relay *c)
 {
     for (;;) {
@@ -1077,6 +1178,11 @@ static void next_attempt(relay *c)
             c->step_ready = false;
             continue;
         }
+        int admit = limiter_admit(c);
+        if (admit == ADMIT_WAIT)
+            return; /* a timer resumes it (resume_after_wait) */
+        if (admit == ADMIT_REJECTED)
+            continue;
         or_errbuf eb = {{0}};
         or_err e = start_attempt(c, &eb);
         if (e == OR_OK)
