@@ -2,8 +2,10 @@
 #include "admin/admin.h"
 #include "admin/combos.h"
 #include "admin/custom_models.h"
+#include "admin/ipaccess.h"
 #include "admin/keys.h"
 #include "admin/nodes.h"
+#include "admin/proxy.h"
 #include "admin/settings.h"
 #include "admin/resilience_api.h"
 #include "admin/translator.h"
@@ -75,6 +77,17 @@ static const route routes[] = {
     {"PUT", "/api/combos/{id}", or_combos_update, SCOPE_MANAGE},
     {"PATCH", "/api/combos/{id}", or_combos_update, SCOPE_MANAGE},
     {"DELETE", "/api/combos/{id}", or_combos_delete, SCOPE_MANAGE},
+    {"GET", "/api/settings/proxy", or_proxy_api_get, SCOPE_MANAGE},
+    {"PUT", "/api/settings/proxy", or_proxy_api_put, SCOPE_MANAGE},
+    {"PATCH", "/api/settings/proxy", or_proxy_api_put, SCOPE_MANAGE},
+    {"DELETE", "/api/settings/proxy", or_proxy_api_delete, SCOPE_MANAGE},
+    {"POST", "/api/settings/proxy/test", or_proxy_api_test, SCOPE_MANAGE},
+    {"GET", "/api/settings/security", or_ipaccess_get, SCOPE_MANAGE},
+    {"PUT", "/api/settings/security", or_ipaccess_put, SCOPE_MANAGE},
+    {"PATCH", "/api/settings/security", or_ipaccess_put, SCOPE_MANAGE},
+    {"GET", "/api/security/bans", or_ipaccess_bans, SCOPE_MANAGE},
+    {"POST", "/api/security/ban", or_ipaccess_ban, SCOPE_MANAGE},
+    {"DELETE", "/api/security/ban/{*ip}", or_ipaccess_unban, SCOPE_MANAGE},
     {"GET", "/api/settings", or_settings_get, SCOPE_MANAGE},
     {"PUT", "/api/settings", or_settings_put, SCOPE_MANAGE},
     {"PATCH", "/api/settings", or_settings_put, SCOPE_MANAGE},
@@ -176,11 +189,17 @@ static const route *find(or_http_req *req, or_route_params *p, char *buf, int *s
 
 static bool on_head(or_http_req *req, void *appv)
 {
-    (void)appv;
     or_route_params p;
     char buf[PARAM_BUF];
     int status;
-    if (find(req, &p, buf, &status))
+    const route *r = find(req, &p, buf, &status);
+    /* IP rules before any body byte is read; /healthz stays open to health checkers. An
+     * unknown path counts as management (a blocked address learns nothing). */
+    if (!(r && r->fn == healthz) &&
+        !or_ipaccess_gate(req, appv,
+                          r && r->scope == SCOPE_CLIENT ? OR_IP_CLIENT : OR_IP_MANAGEMENT))
+        return false; /* replied 403 */
+    if (r)
         return true;
     if (status == 405)
         or_reply_error(req, 405, "invalid_request_error", "method_not_allowed",
