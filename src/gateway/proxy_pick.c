@@ -23,7 +23,7 @@ static const struct {
     {offsetof(or_proxy_env, no), "no_proxy", "NO_PROXY"},
 };
 
-void or_proxy_env_load(or_proxy_env *e)
+void or_proxy_pick_env_load(or_proxy_env *e)
 {
     memset(e, 0, sizeof *e);
     for (size_t i = 0; i < sizeof env_vars / sizeof *env_vars; i++) {
@@ -40,10 +40,10 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
 static void load_process_env(void)
 {
-    or_proxy_env_load(&process_env);
+    or_proxy_pick_env_load(&process_env);
 }
 
-const or_proxy_env *or_proxy_env_process(void)
+const or_proxy_env *or_proxy_pick_env_process(void)
 {
     pthread_once(&process_once, load_process_env);
     return &process_env;
@@ -112,7 +112,7 @@ static bool entry_match(const char *e, size_t len, const char *host)
     return hl == len || host[hl - len - 1] == '.';
 }
 
-bool or_proxy_no_proxy_match(const char *no_proxy, const char *host)
+bool or_proxy_pick_no_proxy(const char *no_proxy, const char *host)
 {
     if (!no_proxy || !host || !*host)
         return false;
@@ -133,7 +133,7 @@ bool or_proxy_no_proxy_match(const char *no_proxy, const char *host)
     return false;
 }
 
-void or_proxy_env_for(const or_proxy_env *e, const char *url, char *out, size_t cap)
+void or_proxy_pick_env_for(const or_proxy_env *e, const char *url, char *out, size_t cap)
 {
     out[0] = '\0';
     const char *v = NULL;
@@ -146,14 +146,14 @@ void or_proxy_env_for(const or_proxy_env *e, const char *url, char *out, size_t 
     if (!*v || strlen(v) >= cap)
         return;
     char host[256];
-    if (url_host(url, host, sizeof host) && or_proxy_no_proxy_match(e->no, host))
+    if (url_host(url, host, sizeof host) && or_proxy_pick_no_proxy(e->no, host))
         return;
     memcpy(out, v, strlen(v) + 1);
 }
 
 /* ---- settings ---- */
 
-const json_t *or_proxy_find(const json_t *cfg, const or_proxy_scope *sc, or_proxy_level *level)
+const json_t *or_proxy_pick_find(const json_t *cfg, const or_proxy_scope *sc, or_proxy_level *level)
 {
     const struct {
         or_proxy_level level;
@@ -208,7 +208,8 @@ static or_err put_encoded(or_buf *b, const char *s)
     return e;
 }
 
-or_err or_proxy_url(const json_t *p, const char *password, char *out, size_t cap, or_errbuf *eb)
+or_err or_proxy_pick_url(const json_t *p, const char *password, char *out, size_t cap,
+                         or_errbuf *eb)
 {
     or_err e = OR_OK;
     or_buf b;
@@ -269,22 +270,22 @@ or_err or_proxy_pick(or_store *st, const json_t *settings, const or_proxy_env *e
     or_proxy_level lv;
     *proxy = NULL;
     out[0] = '\0';
-    const json_t *p = or_proxy_find(json_object_get(settings, OR_PROXY_SETTINGS_KEY), sc, &lv);
+    const json_t *p = or_proxy_pick_find(json_object_get(settings, OR_PROXY_SETTINGS_KEY), sc, &lv);
     if (p) {
         const char *sealed = json_string_value(json_object_get(p, "passwordSealed"));
         if (sealed && (!st || or_store_unseal(st, sealed, &password) != OR_OK)) {
             e = or_fail(eb, OR_ECRYPTO, "the %s proxy's password cannot be opened",
-                        or_proxy_level_name(lv));
+                        or_proxy_pick_level_name(lv));
             goto out;
         }
-        e = or_proxy_url(p, password, out, cap, eb);
+        e = or_proxy_pick_url(p, password, out, cap, eb);
         if (e == OR_OK)
             *proxy = out;
         goto out;
     }
     if (!env)
-        env = or_proxy_env_process();
-    or_proxy_env_for(env, sc->url, out, cap);
+        env = or_proxy_pick_env_process();
+    or_proxy_pick_env_for(env, sc->url, out, cap);
     if (out[0]) {
         lv = OR_PROXY_LEVEL_ENV;
         *proxy = out;
@@ -305,7 +306,7 @@ out:
     return e;
 }
 
-const char *or_proxy_level_name(or_proxy_level l)
+const char *or_proxy_pick_level_name(or_proxy_level l)
 {
     static const char *const names[] = {
         [OR_PROXY_LEVEL_NONE] = "none",         [OR_PROXY_LEVEL_KEY] = "key",

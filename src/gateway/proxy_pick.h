@@ -17,7 +17,7 @@
  * variables are resolved here and the answer handed to libcurl explicitly.
  *
  * Threads: pure except or_proxy_pick, which unseals a password with the store's key (any
- * thread). The process environment is read once (or_proxy_env_process). The URL holds the
+ * thread). The process environment is read once (or_proxy_pick_env_process). The URL holds the
  * proxy password in clear: callers wipe it (sodium_memzero) once libcurl has copied it.
  */
 #ifndef OR_GATEWAY_PROXY_PICK_H
@@ -59,21 +59,23 @@ typedef struct {
 } or_proxy_env;
 
 /* getenv: the lower-case name first, then the upper-case one; values too long are ignored. */
-void or_proxy_env_load(or_proxy_env *e);
+void or_proxy_pick_env_load(or_proxy_env *e);
 /* The process's environment, loaded on first use. */
-const or_proxy_env *or_proxy_env_process(void);
+const or_proxy_env *or_proxy_pick_env_process(void);
 /* The environment's proxy for url ("" when none or NO_PROXY exempts its host). */
-void or_proxy_env_for(const or_proxy_env *e, const char *url, char *out, size_t cap);
+void or_proxy_pick_env_for(const or_proxy_env *e, const char *url, char *out, size_t cap);
 /* True when host (a name or an address, no port, no brackets) is exempted by a NO_PROXY list. */
-bool or_proxy_no_proxy_match(const char *no_proxy, const char *host);
+bool or_proxy_pick_no_proxy(const char *no_proxy, const char *host);
 
 /* The entry of cfg (the "proxy" setting) that decides for sc and its level; NULL with
  * *level = NONE when no level has one. */
-const json_t *or_proxy_find(const json_t *cfg, const or_proxy_scope *sc, or_proxy_level *level);
+const json_t *or_proxy_pick_find(const json_t *cfg, const or_proxy_scope *sc,
+                                 or_proxy_level *level);
 
 /* The curl URL of proxy object p ({type, host, port, username?}) with the given password
  * (NULL: none). "" for type "direct". OR_EINVAL when p is malformed, OR_ETOOBIG past cap. */
-or_err or_proxy_url(const json_t *p, const char *password, char *out, size_t cap, or_errbuf *eb);
+or_err or_proxy_pick_url(const json_t *p, const char *password, char *out, size_t cap,
+                         or_errbuf *eb);
 
 /* The proxy for one request, for or_up_request.proxy: NULL (no proxy anywhere: libcurl's
  * default), "" (explicitly none) or out (a URL). settings is a snapshot's settings object;
@@ -83,6 +85,6 @@ or_err or_proxy_pick(or_store *st, const json_t *settings, const or_proxy_env *e
                      const or_proxy_scope *sc, char *out, size_t cap, const char **proxy,
                      or_proxy_level *level, or_errbuf *eb);
 
-const char *or_proxy_level_name(or_proxy_level l); /* "key", "combo", … "environment" */
+const char *or_proxy_pick_level_name(or_proxy_level l); /* "key", "combo", … "environment" */
 
 #endif

@@ -16,7 +16,7 @@ static const char *url_of(const char *json, const char *password)
     static char out[OR_PROXY_URL_MAX];
     json_t *p = json_loads(json, 0, NULL);
     or_errbuf eb = {{0}};
-    or_err e = or_proxy_url(p, password, out, sizeof out, &eb);
+    or_err e = or_proxy_pick_url(p, password, out, sizeof out, &eb);
     json_decref(p);
     if (e != OR_OK)
         snprintf(out, sizeof out, "error: %s", eb.msg);
@@ -57,7 +57,7 @@ static void test_url(void)
     char small[16];
     json_t *p =
         json_loads("{\"type\":\"http\",\"host\":\"a-long-host-name\",\"port\":80}", 0, NULL);
-    CHECK(or_proxy_url(p, NULL, small, sizeof small, NULL) == OR_ETOOBIG);
+    CHECK(or_proxy_pick_url(p, NULL, small, sizeof small, NULL) == OR_ETOOBIG);
     json_decref(p);
 }
 
@@ -133,33 +133,33 @@ static void test_precedence(void)
     snprintf(env.all, sizeof env.all, "http://envproxy:8");
     CHECK_STR(pick(s, &env, NULL, NULL, NULL, "deepseek", url, &lv), "http://global:1");
     json_decref(s);
-    CHECK_STR(or_proxy_level_name(OR_PROXY_LEVEL_ENV), "environment");
-    CHECK_STR(or_proxy_level_name((or_proxy_level)99), "?");
+    CHECK_STR(or_proxy_pick_level_name(OR_PROXY_LEVEL_ENV), "environment");
+    CHECK_STR(or_proxy_pick_level_name((or_proxy_level)99), "?");
 }
 
 static void test_no_proxy(void)
 {
-    CHECK(or_proxy_no_proxy_match("*", "anything.example"));
-    CHECK(or_proxy_no_proxy_match("example.com", "example.com"));
-    CHECK(or_proxy_no_proxy_match("example.com", "api.example.com"));
-    CHECK(or_proxy_no_proxy_match(".example.com", "api.example.com"));
-    CHECK(or_proxy_no_proxy_match(".example.com", "example.com"));
-    CHECK(or_proxy_no_proxy_match("EXAMPLE.com", "Api.example.COM."));
-    CHECK(!or_proxy_no_proxy_match("example.com", "badexample.com"));
-    CHECK(!or_proxy_no_proxy_match("api.example.com", "example.com"));
-    CHECK(or_proxy_no_proxy_match("localhost, 10.0.0.0/8 ,.internal", "10.3.2.1"));
-    CHECK(or_proxy_no_proxy_match("localhost, 10.0.0.0/8 ,.internal", "db.internal"));
-    CHECK(or_proxy_no_proxy_match("localhost, 10.0.0.0/8 ,.internal", "localhost"));
-    CHECK(!or_proxy_no_proxy_match("localhost, 10.0.0.0/8 ,.internal", "11.0.0.1"));
-    CHECK(or_proxy_no_proxy_match("127.0.0.1", "127.0.0.1"));
-    CHECK(!or_proxy_no_proxy_match("127.0.0.1", "127.0.0.2"));
-    CHECK(or_proxy_no_proxy_match("[::1]", "::1"));
-    CHECK(or_proxy_no_proxy_match("::1", "::1"));
-    CHECK(!or_proxy_no_proxy_match("10.0.0.0/8", "ten.example"));
-    CHECK(!or_proxy_no_proxy_match("", "example.com"));
-    CHECK(!or_proxy_no_proxy_match(",, ,", "example.com"));
-    CHECK(!or_proxy_no_proxy_match(NULL, "example.com"));
-    CHECK(!or_proxy_no_proxy_match("*", ""));
+    CHECK(or_proxy_pick_no_proxy("*", "anything.example"));
+    CHECK(or_proxy_pick_no_proxy("example.com", "example.com"));
+    CHECK(or_proxy_pick_no_proxy("example.com", "api.example.com"));
+    CHECK(or_proxy_pick_no_proxy(".example.com", "api.example.com"));
+    CHECK(or_proxy_pick_no_proxy(".example.com", "example.com"));
+    CHECK(or_proxy_pick_no_proxy("EXAMPLE.com", "Api.example.COM."));
+    CHECK(!or_proxy_pick_no_proxy("example.com", "badexample.com"));
+    CHECK(!or_proxy_pick_no_proxy("api.example.com", "example.com"));
+    CHECK(or_proxy_pick_no_proxy("localhost, 10.0.0.0/8 ,.internal", "10.3.2.1"));
+    CHECK(or_proxy_pick_no_proxy("localhost, 10.0.0.0/8 ,.internal", "db.internal"));
+    CHECK(or_proxy_pick_no_proxy("localhost, 10.0.0.0/8 ,.internal", "localhost"));
+    CHECK(!or_proxy_pick_no_proxy("localhost, 10.0.0.0/8 ,.internal", "11.0.0.1"));
+    CHECK(or_proxy_pick_no_proxy("127.0.0.1", "127.0.0.1"));
+    CHECK(!or_proxy_pick_no_proxy("127.0.0.1", "127.0.0.2"));
+    CHECK(or_proxy_pick_no_proxy("[::1]", "::1"));
+    CHECK(or_proxy_pick_no_proxy("::1", "::1"));
+    CHECK(!or_proxy_pick_no_proxy("10.0.0.0/8", "ten.example"));
+    CHECK(!or_proxy_pick_no_proxy("", "example.com"));
+    CHECK(!or_proxy_pick_no_proxy(",, ,", "example.com"));
+    CHECK(!or_proxy_pick_no_proxy(NULL, "example.com"));
+    CHECK(!or_proxy_pick_no_proxy("*", ""));
 }
 
 static void test_env(void)
@@ -170,20 +170,20 @@ static void test_env(void)
     snprintf(e.https, sizeof e.https, "http://s:2");
     snprintf(e.all, sizeof e.all, "socks5h://a:3");
     snprintf(e.no, sizeof e.no, "internal.example,192.168.0.0/16");
-    or_proxy_env_for(&e, "http://api.example/v1", out, sizeof out);
+    or_proxy_pick_env_for(&e, "http://api.example/v1", out, sizeof out);
     CHECK_STR(out, "http://h:1");
-    or_proxy_env_for(&e, "HTTPS://api.example/v1", out, sizeof out);
+    or_proxy_pick_env_for(&e, "HTTPS://api.example/v1", out, sizeof out);
     CHECK_STR(out, "http://s:2");
-    or_proxy_env_for(&e, "https://user:pw@x.internal.example:8443/v1", out, sizeof out);
+    or_proxy_pick_env_for(&e, "https://user:pw@x.internal.example:8443/v1", out, sizeof out);
     CHECK_STR(out, "");
-    or_proxy_env_for(&e, "http://192.168.4.4:80/v1", out, sizeof out);
+    or_proxy_pick_env_for(&e, "http://192.168.4.4:80/v1", out, sizeof out);
     CHECK_STR(out, "");
-    or_proxy_env_for(&e, "http://[::1]:80/v1", out, sizeof out);
+    or_proxy_pick_env_for(&e, "http://[::1]:80/v1", out, sizeof out);
     CHECK_STR(out, "http://h:1");
     e.https[0] = '\0';
-    or_proxy_env_for(&e, "https://api.example/v1", out, sizeof out);
+    or_proxy_pick_env_for(&e, "https://api.example/v1", out, sizeof out);
     CHECK_STR(out, "socks5h://a:3");
-    or_proxy_env_for(&e, NULL, out, sizeof out);
+    or_proxy_pick_env_for(&e, NULL, out, sizeof out);
     CHECK_STR(out, "socks5h://a:3");
 
     /* Through or_proxy_pick: an exempted host is an explicit "no proxy" (""), so libcurl does
@@ -204,7 +204,7 @@ static void test_env(void)
     setenv("HTTPS_PROXY", "http://upper:2", 1);
     setenv("ALL_PROXY", "", 1);
     setenv("NO_PROXY", "skip.example", 1);
-    or_proxy_env_load(&e);
+    or_proxy_pick_env_load(&e);
     CHECK_STR(e.http, "http://upper:1");
     CHECK_STR(e.https, "http://lower:2");
     CHECK_STR(e.all, "");
