@@ -105,8 +105,8 @@ struct conn {
     /* chunk framing check (conn.c on_chunk_complete) */
     const char *exec_base; /* buffer of the current llhttp_execute */
     const char *exec_end;
-    uint64_t exec_seq;     /* counts llhttp_execute calls */
-    const char *body_end;  /* just past the last body byte, valid while body_end_seq matches */
+    uint64_t exec_seq;    /* counts llhttp_execute calls */
+    const char *body_end; /* just past the last body byte, valid while body_end_seq matches */
     uint64_t body_end_seq;
     bool chunk_has_data;
     char carry[2]; /* bytes after chunk data seen in an earlier buffer */

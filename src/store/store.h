@@ -29,17 +29,17 @@ typedef struct or_store or_store;
 /* A provider connection (an account / API key of one provider). */
 typedef struct {
     char id[37];
-    char *provider;      /* provider id, e.g. "openai" */
+    char *provider; /* provider id, e.g. "openai" */
     char *name;
     char *auth_type;     /* "apikey" (default) | "oauth" | "none" */
     char *api_key;       /* plaintext in memory; NULL when none */
     int priority;        /* 1..100, lower first; default 1 */
     char *default_model; /* or NULL */
     bool active;
-    json_t *psd;         /* providerSpecificData object (never holds secrets); never NULL */
-    char *test_status;   /* "unknown" | "active" | "error" … */
-    char *last_error;    /* or NULL */
-    int64_t created_at;  /* wall ms */
+    json_t *psd;        /* providerSpecificData object (never holds secrets); never NULL */
+    char *test_status;  /* "unknown" | "active" | "error" … */
+    char *last_error;   /* or NULL */
+    int64_t created_at; /* wall ms */
     int64_t updated_at;
 } or_conn;
 
