@@ -139,6 +139,20 @@ or_ip_verdict or_iprules_check(const json_t *settings, or_ip_scope scope, const 
     return OR_IP_ALLOW;
 }
 
+void or_iprules_client_addr(const char *peer, const char *xff, char out[OR_IPRULES_TEXT_MAX])
+{
+    snprintf(out, OR_IPRULES_TEXT_MAX, "%s", peer ? peer : "");
+    if (!xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    size_t n = strcspn(last, " \t");
+    uint8_t a[16];
+    if (last[n + strspn(last + n, " \t")] == '\0' && or_ip_parse(last, n, a))
+        snprintf(out, OR_IPRULES_TEXT_MAX, "%.*s", (int)n, last);
+}
+
 /* One list → its normalized copy, or NULL with eb naming field and entry. */
 static json_t *normalize_list(const char *name, const char *sk, const json_t *v, or_errbuf *eb)
 {

@@ -74,6 +74,12 @@ or_ip_verdict or_iprules_check(const json_t *settings, or_ip_scope scope, const 
  * field and entry ("ipBlocklist.client[2]: …"). */
 json_t *or_iprules_setting_validate(const char *name, const json_t *v, or_errbuf *eb);
 
+/* The address a request counts as: peer (the TCP peer's text), or, when xff is given (the
+ * X-Forwarded-For value, passed only when a trusted proxy is in front), its last entry — the one
+ * that proxy appended; earlier entries are whatever the client claimed. A last entry that is
+ * not an address leaves the peer. Always NUL-terminates out. */
+void or_iprules_client_addr(const char *peer, const char *xff, char out[OR_IPRULES_TEXT_MAX]);
+
 /* ---- temporary bans (process-wide, any thread) ---- */
 /* Bans an address or CIDR for seconds (0 → OR_IPBAN_DEFAULT_S; capped at OR_IPBAN_MAX_S);
  * banning it again replaces the expiry. OR_EINVAL for a bad address, OR_ETOOBIG when the table

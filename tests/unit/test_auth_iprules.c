@@ -188,6 +188,25 @@ static void test_verdicts(void)
     json_decref(settings);
 }
 
+static void test_client_addr(void)
+{
+    char out[OR_IPRULES_TEXT_MAX];
+    or_iprules_client_addr("10.0.0.1", NULL, out);
+    CHECK_STR(out, "10.0.0.1");
+    or_iprules_client_addr("10.0.0.1", "1.1.1.1, 203.0.113.5", out);
+    CHECK_STR(out, "203.0.113.5");
+    or_iprules_client_addr("10.0.0.1", " 2001:db8::1 ", out);
+    CHECK_STR(out, "2001:db8::1");
+    or_iprules_client_addr("10.0.0.1", "203.0.113.5, evil", out);
+    CHECK_STR(out, "10.0.0.1");
+    or_iprules_client_addr("10.0.0.1", "203.0.113.5 x", out);
+    CHECK_STR(out, "10.0.0.1");
+    or_iprules_client_addr("10.0.0.1", "", out);
+    CHECK_STR(out, "10.0.0.1");
+    or_iprules_client_addr(NULL, NULL, out);
+    CHECK_STR(out, "");
+}
+
 static void test_bans(void)
 {
     or_clock_source src = {mono, wall, NULL};
@@ -268,6 +287,7 @@ int main(void)
     test_match();
     test_validate();
     test_verdicts();
+    test_client_addr();
     test_bans();
     return check_done();
 }
