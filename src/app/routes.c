@@ -1,5 +1,6 @@
 #include "app/routes.h"
 #include "admin/admin.h"
+#include "admin/backups.h"
 #include "admin/combos.h"
 #include "admin/custom_models.h"
 #include "admin/ipaccess.h"
@@ -97,6 +98,19 @@ static const route routes[] = {
     {"POST", "/api/translator/detect", or_translator_detect_api, SCOPE_MANAGE},
     {"POST", "/api/translator/translate", or_translator_translate_api, SCOPE_MANAGE},
     {"POST", "/api/translator/send", or_translator_send_api, SCOPE_MANAGE},
+    {"GET", "/api/db-backups/export", or_backups_export, SCOPE_MANAGE},
+    {"GET", "/api/db-backups/exportAll", or_backups_export_all, SCOPE_MANAGE},
+    {"POST", "/api/db-backups/import", or_backups_import, SCOPE_MANAGE},
+};
+
+/* Routes whose body may exceed the server's cap (limits.max_body_bytes). The raised cap is
+ * granted in on_head only after the management check, so an anonymous client can never make
+ * the server buffer more than the default; a Content-Length above it is answered at once. */
+static const struct {
+    or_route_fn fn;
+    size_t max_body;
+} big_bodies[] = {
+    {or_backups_import, OR_BACKUPS_IMPORT_MAX_BODY},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -187,6 +201,27 @@ static const route *find(or_http_req *req, or_route_params *p, char *buf, int *s
     return NULL;
 }
 
+/* false: replied (401/403 from the management check, or 400 for a body over the cap). */
+static bool body_cap(or_http_req *req, or_app *app, const route *r)
+{
+    for (size_t i = 0; i < sizeof big_bodies / sizeof *big_bodies; i++) {
+        if (big_bodies[i].fn != r->fn)
+            continue;
+        if (r->scope == SCOPE_MANAGE && !or_admin_gate(req, app))
+            return false;
+        const char *cl = or_http_header(req, "content-length");
+        unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+        if (n > big_bodies[i].max_body) {
+            or_reply_error(req, 400, "invalid_request_error", "file_too_large",
+                           "The upload (%llu bytes) is larger than the %zu MB limit", n,
+                           big_bodies[i].max_body >> 20);
+            return false;
+        }
+        or_http_set_max_body(req, big_bodies[i].max_body);
+    }
+    return true;
+}
+
 static bool on_head(or_http_req *req, void *appv)
 {
     or_route_params p;
@@ -200,7 +235,7 @@ static bool on_head(or_http_req *req, void *appv)
                           r && r->scope == SCOPE_CLIENT ? OR_IP_CLIENT : OR_IP_MANAGEMENT))
         return false; /* replied 403 */
     if (r)
-        return true;
+        return body_cap(req, appv, r);
     if (status == 405)
         or_reply_error(req, 405, "invalid_request_error", "method_not_allowed",
                        "Method %s is not allowed on %s", or_http_method(req), or_http_path(req));

@@ -235,8 +235,6 @@ static int on_headers_complete(llhttp_t *p)
     if (p->http_minor == 1 && !or_http_header(r, "host"))
         return fail(c, 400, "missing Host header");
     c->keep_alive = llhttp_should_keep_alive(p) && !c->w->draining;
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > limits_of(c)->max_body_bytes)
-        return fail(c, 413, "request body too large");
 
     const or_http_app *app = &c->w->srv->app;
     r->accepted = app->on_head ? app->on_head(r, app->app) : true;
@@ -247,6 +245,10 @@ static int on_headers_complete(llhttp_t *p)
             return fail(c, 500, "no response");
         return HPE_USER;
     }
+    /* Checked after on_head, which may have set this request's own cap (or_http_set_max_body);
+     * still before any 100 Continue, so a refused body is never invited. */
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->body.max)
+        return fail(c, 413, "request body too large");
     const char *expect = or_http_header(r, "expect");
     if (expect && strcasecmp(expect, "100-continue") == 0 && p->http_minor == 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -582,6 +584,16 @@ void or_http_header_at(const or_http_req *r, size_t i, const char **name, const 
 const or_buf *or_http_body(const or_http_req *r)
 {
     return &r->body;
+}
+
+void or_http_set_max_body(or_http_req *r, size_t max)
+{
+    r->body.max = max;
+}
+
+char *or_http_body_take(or_http_req *r, size_t *len)
+{
+    return or_buf_take(&r->body, len);
 }
 
 const char *or_http_peer_ip(const or_http_req *r)

@@ -85,6 +85,13 @@ const char *or_http_header(const or_http_req *r, const char *name);
 size_t or_http_header_count(const or_http_req *r);
 void or_http_header_at(const or_http_req *r, size_t i, const char **name, const char **value);
 const or_buf *or_http_body(const or_http_req *r);
+/* From on_head only: this request's body cap instead of limits.max_body_bytes (a route that
+ * takes large uploads raises it for itself). Content-Length is checked against it once on_head
+ * returns, and a body streaming past it is cut off the same way: 413. */
+void or_http_set_max_body(or_http_req *r, size_t max);
+/* Hands the body to the caller, who frees it (free()); the request's body is then empty. For a
+ * handler that keeps a large body past the request (e.g. on the thread pool). NULL if empty. */
+char *or_http_body_take(or_http_req *r, size_t *len);
 const char *or_http_peer_ip(const or_http_req *r);
 or_http_worker *or_http_req_worker(or_http_req *r);
 uint64_t or_http_req_start_ms(const or_http_req *r); /* monotonic time the head completed */
