@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "gateway/client_auth.h"
+#include "gateway/proxy_pick.h"
 #include "gateway/sse_events.h"
 #include "gateway/sse_lines.h"
 #include "gateway/target.h"
@@ -949,6 +950,19 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
     if (e != OR_OK)
         return or_fail(eb, OR_EINTERNAL, "cannot build the provider request");
 
+    /* The outbound proxy (key → combo → connection → provider → global → environment). An
+     * unusable one fails the attempt like a connect failure, never silently goes direct. */
+    char proxy[OR_PROXY_URL_MAX];
+    const char *proxy_url = NULL;
+    const or_proxy_scope ps = {.key_id = c->row.api_key_id,
+                               .combo = c->plan.combo,
+                               .conn_id = c->t.conn->id,
+                               .provider = c->t.provider->id,
+                               .url = c->url.data};
+    if (or_proxy_pick(c->app->store, c->snap->settings, NULL, &ps, proxy, sizeof proxy, &proxy_url,
+                      NULL, eb) != OR_OK)
+        return OR_EUPSTREAM;
+
     uint64_t now = or_clock_mono_ms();
     uint64_t left = c->deadline > now ? c->deadline - now : 1;
     or_up_request rq = {
@@ -961,11 +975,14 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
         .connect_ms = limits.connect_ms,
         .first_byte_ms = (unsigned)(left < limits.first_byte_ms ? left : limits.first_byte_ms),
         .idle_ms = limits.idle_ms,
+        .proxy = proxy_url,
     };
     static const or_up_callbacks cbs = {on_up_head, on_up_data, on_up_done};
     c->attempts++;
     or_routing_touch(c->rt, c->t.conn->id, or_clock_wall_ms());
-    return or_up_start(or_worker_of(c->req)->up, &rq, &cbs, c, &c->up);
+    e = or_up_start(or_worker_of(c->req)->up, &rq, &cbs, c, &c->up);
+    sodium_memzero(proxy, sizeof proxy); /* it may hold the proxy password; libcurl copied it */
+    return e;
 }
 
 /* The step's provider and its active connections; false (and the reason kept) to skip it. */
