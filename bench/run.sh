@@ -9,6 +9,10 @@
 #   BENCH_CONNECTIONS=64  wrk connections for the throughput and streaming phases (2 threads)
 #   BENCH_WORKERS=2       gateway OMNIROUTE_WORKERS and nginx-proxy worker_processes
 #   BENCH_UPSTREAM_WORKERS=2  fake provider's worker_processes
+#   BENCH_PHASES="tput sse xlate c1"  phases to run (default all; always run in that order):
+#                         tput  JSON, -c64          sse  OpenAI SSE passthrough, -c64
+#                         xlate Anthropic Messages client -> OpenAI provider, streamed, -c64 (gateway only)
+#                         c1    JSON, -c1 (added latency)
 #   BENCH_SKIP_GATEWAY=1  measure only direct + nginx-proxy (to check the harness itself)
 #   BENCH_OUT=bench/out   where latest.md and the raw wrk output go
 #   BENCH_KEEP_TMP=1      keep the temp dir (configs, logs, data dir) for inspection
@@ -31,6 +35,9 @@ wrk_timeout=2s
 noisy_cores=0.5 # a run is marked noisy when other jobs took more than this many cores
 json_model="openai/gpt-4o-mini"
 sse_model="groq/llama"
+# The fake provider's streamed text, one SSE chunk per word (the translated check expects it back).
+sse_words=(Connection " reuse" " lets" " a" " proxy" " skip" " the" " TCP" " handshake" " and"
+    " slow" " start" " on" " every" " request" " so" " latency" " stays")
 
 die() {
     echo "bench: $*" >&2
@@ -40,6 +47,23 @@ die() {
 for tool in wrk nginx curl awk; do
     command -v "$tool" >/dev/null || die "$tool not found (scripts/bootstrap bench installs wrk and nginx-light)"
 done
+
+# Phases: selectable, but always run in this order (translated streaming right after the
+# passthrough streaming it is compared with, so the two see the most similar background load).
+all_phases=(tput sse xlate c1)
+declare -A phase_on=()
+for p in ${BENCH_PHASES:-${all_phases[*]}}; do
+    case " ${all_phases[*]} " in *" $p "*) phase_on[$p]=1 ;; *) die "unknown phase '$p' in BENCH_PHASES (known: ${all_phases[*]})" ;; esac
+done
+if [ "$skip_gw" = 1 ] && [ -n "${phase_on[xlate]:-}" ]; then
+    unset 'phase_on[xlate]'
+    echo "bench: BENCH_SKIP_GATEWAY=1: phase xlate (gateway only) skipped" >&2
+fi
+phases=()
+for p in "${all_phases[@]}"; do [ -z "${phase_on[$p]:-}" ] || phases+=("$p"); done
+[ ${#phases[@]} -gt 0 ] || die "no phase left to run (BENCH_PHASES='${BENCH_PHASES:-}')"
+ran() { [ -n "${phase_on[$1]:-}" ]; }
+
 if [ "$skip_gw" != 1 ]; then
     [ -n "$gw_bin" ] || die "usage: $0 path/to/omniroute   (or BENCH_SKIP_GATEWAY=1)"
     [ -x "$gw_bin" ] || die "$gw_bin is not an executable file"
@@ -131,11 +155,9 @@ fake_json() {
 }
 
 fake_sse() { # 20 chunk events + [DONE]
-    local i words=(Connection " reuse" " lets" " a" " proxy" " skip" " the" " TCP" " handshake" " and"
-        " slow" " start" " on" " every" " request" " so" " latency" " stays")
-    local pre='{"id":"chatcmpl-bench00000000000000000000000000","object":"chat.completion.chunk","created":1700000000,"model":"llama-3.3-70b-versatile","system_fingerprint":"fp_bench0000","choices":[{"index":0,"delta":'
+    local i pre='{"id":"chatcmpl-bench00000000000000000000000000","object":"chat.completion.chunk","created":1700000000,"model":"llama-3.3-70b-versatile","system_fingerprint":"fp_bench0000","choices":[{"index":0,"delta":'
     printf 'data: %s{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n' "$pre"
-    for i in "${words[@]}"; do
+    for i in "${sse_words[@]}"; do
         printf 'data: %s{"content":"%s"},"logprobs":null,"finish_reason":null}]}\n\n' "$pre" "$i"
     done
     printf 'data: %s{},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":251,"completion_tokens":18,"total_tokens":269}}\n\n' "$pre"
@@ -259,7 +281,9 @@ if [ "$skip_gw" != 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Targets: NAME -> URL, model, stream flag, PIDs whose CPU is "the proxy's".
+# Targets: NAME -> URL, model, stream flag, PIDs whose CPU is "the proxy's". Keys are TARGET.KIND:
+# json and sse (OpenAI chat bodies, bench/chat.lua) on every target, msg (Anthropic Messages body,
+# bench/messages.lua) on the gateway only: nginx cannot translate.
 declare -A t_url t_model t_stream t_pids
 t_url[direct.json]="http://127.0.0.1:$up_port/v1/chat/completions"
 t_url[nginx.json]="http://127.0.0.1:$px_port/v1/chat/completions"
@@ -271,6 +295,9 @@ targets=(direct nginx)
 if [ "$skip_gw" != 1 ]; then
     t_url[gateway.json]="http://127.0.0.1:$gw_port/v1/chat/completions"
     t_url[gateway.sse]="http://127.0.0.1:$gw_port/v1/chat/completions"
+    t_url[gateway.msg]="http://127.0.0.1:$gw_port/v1/messages"
+    t_model[gateway.msg]=$sse_model
+    t_stream[gateway.msg]=1
     t_pids[gateway]=$gw_pid
     targets+=(gateway)
 fi
@@ -281,6 +308,9 @@ for t in "${targets[@]}"; do
     t_stream[$t.sse]=1
 done
 declare -A t_label=([direct]="direct (no proxy)" [nginx]="nginx-proxy" [gateway]="gateway")
+phase_targets() { # phase_targets PHASE: sets pt to the targets PHASE measures
+    if [ "$1" = xlate ]; then pt=(gateway); else pt=("${targets[@]}"); fi
+}
 
 # Every target must answer one request correctly before anything is timed.
 check_target() { # check_target KEY
@@ -300,6 +330,47 @@ check_target() { # check_target KEY
         die "check $key (${t_url[$key]}): status $code, content-type '$ctype', body lacks $want"
     fi
     echo "  ok  $key  $code  $ctype  $(wc -c <"$tmp/check.out") bytes"
+}
+
+# The translated stream must be a whole Anthropic stream: message_start first, message_stop last,
+# one data line per event, the content block events and a message_delta with stop_reason end_turn
+# in between, and the text deltas spelling out exactly what the fake provider streamed.
+msg_bytes=""
+check_messages() { # check_messages KEY
+    local key=$1 code body ctype events first last ev want text n_ev n_data fail=""
+    body=$(printf '{"model":"%s","max_tokens":256,"stream":true,"temperature":0.7,"system":"You are a concise assistant used by a load test.","messages":[{"role":"user","content":"ping"}]}' \
+        "${t_model[$key]}")
+    code=$(curl -sS -o "$tmp/check.out" -D "$tmp/check.hdr" -w '%{http_code} %{content_type}' \
+        -H 'Content-Type: application/json' -H 'x-api-key: sk-bench' -H 'anthropic-version: 2023-06-01' \
+        -H 'X-OmniRoute-No-Cache: true' -d "$body" "${t_url[$key]}") || die "check $key: request failed"
+    ctype=${code#* }
+    code=${code%% *}
+    tr -d '\r' <"$tmp/check.out" >"$tmp/check.lf"
+    events=$(sed -n 's/^event: //p' "$tmp/check.lf")
+    first=$(head -n1 <<<"$events")
+    last=$(tail -n1 <<<"$events")
+    n_ev=$(grep -c '^event: ' "$tmp/check.lf" || true)
+    n_data=$(grep -c '^data: ' "$tmp/check.lf" || true)
+    want=$(printf '%s' "${sse_words[@]}")
+    text=$(grep '^data: .*"text_delta"' "$tmp/check.lf" | sed 's/.*"text":"\([^"]*\)".*/\1/' | tr -d '\n')
+    [ "$code" = 200 ] || fail+=" status $code;"
+    case "$ctype" in text/event-stream*) ;; *) fail+=" content-type '$ctype';" ;; esac
+    [ "$first" = message_start ] || fail+=" first event '$first', not message_start;"
+    [ "$last" = message_stop ] || fail+=" last event '$last', not message_stop;"
+    [ "$n_ev" = "$n_data" ] || fail+=" $n_ev event lines but $n_data data lines;"
+    for ev in content_block_start content_block_delta content_block_stop message_delta; do
+        grep -qx "$ev" <<<"$events" || fail+=" no $ev event;"
+    done
+    grep -q '^data: .*"type":"message_delta".*"stop_reason":"end_turn"' "$tmp/check.lf" || fail+=" message_delta lacks stop_reason end_turn;"
+    [ "$text" = "$want" ] || fail+=" text deltas spell '$text', want '$want';"
+    if [ -n "$fail" ]; then
+        cat "$tmp/check.hdr" >&2
+        head -c 1500 "$tmp/check.out" >&2
+        echo >&2
+        die "check $key (${t_url[$key]}):$fail"
+    fi
+    msg_bytes=$(wc -c <"$tmp/check.out")
+    echo "  ok  $key  $code  $ctype  $msg_bytes bytes, $n_ev events message_start .. message_stop, text matches the provider's"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -332,11 +403,14 @@ run_wrk() { # run_wrk SECONDS OUTFILE [RSS_PID]: RSS_PID's VmRSS is sampled half
 }
 
 run_one() { # run_one PHASE TARGET ROUND
-    local phase=$1 t=$2 r=$3 kind=json c=$conns th=$threads key line json
-    [ "$phase" = sse ] && kind=sse
-    [ "$phase" = c1 ] && c=1 && th=1
+    local phase=$1 t=$2 r=$3 kind=json script=chat.lua c=$conns th=$threads key line json
+    case "$phase" in
+    sse) kind=sse ;;
+    xlate) kind=msg script=messages.lua ;;
+    c1) c=1 th=1 ;;
+    esac
     key=$t.$kind
-    local args=(-t"$th" -c"$c" --timeout "$wrk_timeout" --latency -s "$here/chat.lua" "${t_url[$key]}")
+    local args=(-t"$th" -c"$c" --timeout "$wrk_timeout" --latency -s "$here/$script" "${t_url[$key]}")
     local raw="$out_dir/raw/r${r}-${phase}-${t}.txt"
 
     run_wrk "$warm" "$raw.warmup" || die "wrk warm-up failed: $(tail -n 5 "$raw.warmup")"
@@ -361,7 +435,7 @@ run_one() { # run_one PHASE TARGET ROUND
     line=$(grep -m1 '^BENCH_JSON ' "$raw") || die "no summary line in $raw"
     json=${line#BENCH_JSON }
     local f v
-    for f in requests duration_us p50_us p99_us err_connect err_read err_write err_timeout err_status non2xx first_non2xx; do
+    for f in requests duration_us p50_us p99_us err_connect err_read err_write err_timeout err_status non2xx first_non2xx incomplete; do
         v=$(sed -n "s/.*\"$f\":\([0-9-]*\).*/\1/p" <<<"$json")
         R[$phase|$t|$r|$f]=$v
     done
@@ -370,7 +444,8 @@ run_one() { # run_one PHASE TARGET ROUND
     R[$phase|$t|$r|mid_rss]=$(awk -v k="$mid_rss_kb" 'BEGIN { if (k == "") print "-"; else printf "%.1f", k / 1024 }')
     if [ -n "$mid_rss_kb" ] && [ "$mid_rss_kb" -gt "${load_rss_kb:-0}" ]; then load_rss_kb=$mid_rss_kb; fi
     R[$phase|$t|$r|rps]=$(awk -v n="$req" -v d="$dur" 'BEGIN { printf "%.0f", n / (d / 1e6) }')
-    R[$phase|$t|$r|errors]=$((R[$phase|$t|$r|err_connect] + R[$phase|$t|$r|err_read] + R[$phase|$t|$r|err_write] + R[$phase|$t|$r|err_timeout] + R[$phase|$t|$r|non2xx]))
+    # incomplete: 2xx streams without message_stop (messages.lua only; chat.lua has no such field).
+    R[$phase|$t|$r|errors]=$((R[$phase|$t|$r|err_connect] + R[$phase|$t|$r|err_read] + R[$phase|$t|$r|err_write] + R[$phase|$t|$r|err_timeout] + R[$phase|$t|$r|non2xx] + ${R[$phase|$t|$r|incomplete]:-0}))
     # CPU per request of the proxy under test (nginx: master+workers; gateway: all threads).
     local us_per_tick=$((1000000 / clk_tck))
     if [ -n "${t_pids[$t]}" ] && [ "$req" -gt 0 ]; then
@@ -404,20 +479,27 @@ run_one() { # run_one PHASE TARGET ROUND
 started_at=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: fake provider :$up_port (${up_workers}w), nginx-proxy :$px_port (${workers}w)$([ -n "$gw_pid" ] && echo ", gateway :$gw_port (${workers}w)")"
-echo "bench: ${rounds} rounds x (${#targets[@]} targets x 3 phases), ${warm}s warm-up + ${secs}s each"
+n_runs=0
+for phase in "${phases[@]}"; do
+    phase_targets "$phase"
+    n_runs=$((n_runs + ${#pt[@]}))
+done
+n_runs=$((n_runs * rounds))
+echo "bench: ${rounds} rounds x phases (${phases[*]}) = $n_runs runs, ${warm}s warm-up + ${secs}s each"
 echo "bench: checking every target once"
 for t in "${targets[@]}"; do
     check_target "$t.json"
     check_target "$t.sse"
 done
+if ran xlate; then check_messages gateway.msg; fi
 
-phases=(tput sse c1)
 for ((r = 1; r <= rounds; r++)); do
     for phase in "${phases[@]}"; do
         # Rotate the order each round so no target always runs first (or right after another).
-        n=${#targets[@]}
+        phase_targets "$phase"
+        n=${#pt[@]}
         for ((i = 0; i < n; i++)); do
-            run_one "$phase" "${targets[$(((i + r - 1) % n))]}" "$r"
+            run_one "$phase" "${pt[$(((i + r - 1) % n))]}" "$r"
         done
     done
 done
@@ -456,10 +538,21 @@ errsum() { # total errors over rounds for PHASE TARGET
 }
 
 # Per-round ratios (same round, so the same background load) and their median.
-per_round_ratio() { # PHASE FIELD A B -> median of A/B over rounds
+xratio() { # xratio FIELD PHASE_A TARGET_A PHASE_B TARGET_B -> median over rounds of A/B
     local r vals=()
-    for ((r = 1; r <= rounds; r++)); do vals+=("$(ratio "${R[$1|$3|$r|$2]}" "${R[$1|$4|$r|$2]}")"); done
+    for ((r = 1; r <= rounds; r++)); do vals+=("$(ratio "${R[$2|$3|$r|$1]:--}" "${R[$4|$5|$r|$1]:--}")"); done
     median "${vals[@]}"
+}
+per_round_ratio() { # PHASE FIELD A B -> median of A/B over rounds
+    xratio "$2" "$1" "$3" "$1" "$4"
+}
+na() { if [ "$1" = - ]; then echo n/a; else echo "$1"; fi; }
+row() { # row PHASE TARGET LABEL: one RPS / p50 / p99 / CPU / errors table row, or "not run"
+    if ran "$1"; then
+        echo "| $3 | $(medi "$1" "$2" rps) | $(ms "$(med "$1" "$2" p50_us)") | $(ms "$(med "$1" "$2" p99_us)") | $(med "$1" "$2" cpu_us) | $(errsum "$1" "$2") |"
+    else
+        echo "| $3 | phase $1 not run | | | | |"
+    fi
 }
 # Added latency at c1: proxy minus direct in the same round.
 added() { # added TARGET FIELD ROUND
@@ -483,38 +576,66 @@ md="$out_dir/latest.md"
         echo "- Gateway: skipped (BENCH_SKIP_GATEWAY=1)."
     fi
     echo "- Load: wrk, 1,024-byte JSON POST, ${warm} s warm-up + ${secs} s measured per run, ${rounds} interleaved rounds (order rotated each round); figures are medians over rounds. wrk timeout $wrk_timeout."
+    echo "- Phases run: ${phases[*]} (of ${all_phases[*]})."
     echo "- nginx-proxy: $workers workers, upstream keepalive 64; fake provider: nginx, $up_workers workers."
     echo
-    echo "## Throughput: JSON, -t$threads -c$conns"
-    echo
-    echo "| target | RPS | p50 ms | p99 ms | proxy CPU µs/req | errors (all rounds) |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    for t in "${targets[@]}"; do
-        echo "| ${t_label[$t]} | $(medi tput "$t" rps) | $(ms "$(med tput "$t" p50_us)") | $(ms "$(med tput "$t" p99_us)") | $(med tput "$t" cpu_us) | $(errsum tput "$t") |"
-    done
-    echo
-    echo "## Streaming: SSE (20 chunks + [DONE], $(wc -c <"$tmp/upstream/sse.txt") bytes), -t$threads -c$conns; latency is to the last byte"
-    echo
-    echo "| target | RPS | p50 ms | p99 ms | proxy CPU µs/req | errors (all rounds) |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    for t in "${targets[@]}"; do
-        echo "| ${t_label[$t]} | $(medi sse "$t" rps) | $(ms "$(med sse "$t" p50_us)") | $(ms "$(med sse "$t" p99_us)") | $(med sse "$t" cpu_us) | $(errsum sse "$t") |"
-    done
-    echo
-    echo "## Added latency: JSON, -t1 -c1 (proxy minus direct, same round)"
-    echo
-    echo "| target | RPS | p50 ms | p99 ms | added p50 µs | added p99 µs | errors (all rounds) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
-    for t in "${targets[@]}"; do
-        if [ "$t" = direct ]; then a50="-" a99="-"; else a50=$(added_med "$t" p50_us) a99=$(added_med "$t" p99_us); fi
-        echo "| ${t_label[$t]} | $(medi c1 "$t" rps) | $(ms "$(med c1 "$t" p50_us)") | $(ms "$(med c1 "$t" p99_us)") | $a50 | $a99 | $(errsum c1 "$t") |"
-    done
-    echo
+    if ran tput; then
+        echo "## Throughput: JSON, -t$threads -c$conns"
+        echo
+        echo "| target | RPS | p50 ms | p99 ms | proxy CPU µs/req | errors (all rounds) |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for t in "${targets[@]}"; do row tput "$t" "${t_label[$t]}"; done
+        echo
+    fi
+    if ran sse; then
+        echo "## Streaming: SSE (20 chunks + [DONE], $(wc -c <"$tmp/upstream/sse.txt") bytes), -t$threads -c$conns; latency is to the last byte"
+        echo
+        echo "| target | RPS | p50 ms | p99 ms | proxy CPU µs/req | errors (all rounds) |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for t in "${targets[@]}"; do row sse "$t" "${t_label[$t]}"; done
+        echo
+    fi
+    if ran xlate; then
+        echo "## Translated streaming: Anthropic Messages client → OpenAI provider, -t$threads -c$conns; latency is to the last byte"
+        echo
+        echo "1,024-byte Anthropic Messages body (\`stream: true\`) to the gateway's \`POST /v1/messages\` for \`$sse_model\`: the gateway translates it to OpenAI chat for the provider and the provider's SSE file ($(wc -c <"$tmp/upstream/sse.txt") bytes) back into Anthropic events ($msg_bytes bytes for the pre-check's answer). Passthrough rows are the streaming phase of the same rounds (OpenAI client → OpenAI provider). Errors include 2xx streams that lacked \`message_stop\`."
+        echo
+        echo "| target | RPS | p50 ms | p99 ms | proxy CPU µs/req | errors (all rounds) |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        row xlate gateway "gateway, translated (Anthropic → OpenAI → Anthropic)"
+        row sse gateway "gateway, passthrough (OpenAI → OpenAI)"
+        row sse nginx "nginx-proxy, passthrough"
+        echo
+        echo "Ratios: median over rounds of the per-round ratio (RPS below 1 and latency or CPU above 1 mean translation costs more)."
+        echo
+        echo "| measure | translated ÷ gateway passthrough | translated ÷ nginx-proxy |"
+        echo "|---|---:|---:|"
+        for f in rps:RPS p50_us:"p50 latency" p99_us:"p99 latency" cpu_us:"proxy CPU µs/req"; do
+            echo "| ${f#*:} | $(na "$(xratio "${f%%:*}" xlate gateway sse gateway)") | $(na "$(xratio "${f%%:*}" xlate gateway sse nginx)") |"
+        done
+        ran sse || echo "(phase sse was not run: no ratios)"
+        echo
+    fi
+    if ran c1; then
+        echo "## Added latency: JSON, -t1 -c1 (proxy minus direct, same round)"
+        echo
+        echo "| target | RPS | p50 ms | p99 ms | added p50 µs | added p99 µs | errors (all rounds) |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        for t in "${targets[@]}"; do
+            if [ "$t" = direct ]; then a50="-" a99="-"; else a50=$(added_med "$t" p50_us) a99=$(added_med "$t" p99_us); fi
+            echo "| ${t_label[$t]} | $(medi c1 "$t" rps) | $(ms "$(med c1 "$t" p50_us)") | $(ms "$(med c1 "$t" p99_us)") | $a50 | $a99 | $(errsum c1 "$t") |"
+        done
+        echo
+    fi
     if [ -n "$gw_pid" ]; then
-        rps_ratio=$(per_round_ratio tput rps gateway nginx)
-        sse_ratio=$(per_round_ratio sse rps gateway nginx)
-        p99_ratio=$(ratio "$(added_med gateway p99_us)" "$(added_med nginx p99_us)")
-        p50_ratio=$(ratio "$(added_med gateway p50_us)" "$(added_med nginx p50_us)")
+        rps_ratio=$(na "$(per_round_ratio tput rps gateway nginx)")
+        sse_ratio=$(na "$(per_round_ratio sse rps gateway nginx)")
+        p99_ratio=n/a p50_ratio=n/a c1_p99_ratio=n/a
+        if ran c1; then
+            p99_ratio=$(ratio "$(added_med gateway p99_us)" "$(added_med nginx p99_us)")
+            p50_ratio=$(ratio "$(added_med gateway p50_us)" "$(added_med nginx p50_us)")
+            c1_p99_ratio=$(na "$(per_round_ratio c1 p99_us gateway nginx)")
+        fi
         verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN { if (v == "n/a" || v == "-") print "n/a"; else if ((op == ">=" && v + 0 >= lim) || (op == "<=" && v + 0 <= lim)) print "met"; else print "MISSED" }'; }
         echo "## Gateway against the targets"
         echo
@@ -524,16 +645,24 @@ md="$out_dir/latest.md"
         c1_noisy=0
         for ((r = 1; r <= rounds; r++)); do
             for t in "${targets[@]}"; do
-                if [ "${R[c1|$t|$r|noisy]}" = 1 ]; then c1_noisy=$((c1_noisy + 1)); fi
+                if [ "${R[c1|$t|$r|noisy]:-0}" = 1 ]; then c1_noisy=$((c1_noisy + 1)); fi
             done
         done
         c1_note=""
         [ "$c1_noisy" = 0 ] || c1_note=" ($c1_noisy of $((rounds * ${#targets[@]})) c1 runs noisy)"
-        echo "| added p99 at c1, gateway / nginx-proxy (ratio of medians: $(added_med gateway p99_us) / $(added_med nginx p99_us) µs) | $p99_ratio | ≤ 1.50 | $(verdict "$p99_ratio" 1.5 '<=')$c1_note |"
+        if ran c1; then
+            echo "| added p99 at c1, gateway / nginx-proxy (ratio of medians: $(added_med gateway p99_us) / $(added_med nginx p99_us) µs) | $p99_ratio | ≤ 1.50 | $(verdict "$p99_ratio" 1.5 '<=')$c1_note |"
+        else
+            echo "| added p99 at c1, gateway / nginx-proxy (phase c1 not run) | n/a | ≤ 1.50 | n/a |"
+        fi
         echo "| idle RSS after start + login (VmRSS; RssAnon $(mib "$login_anon_kb") + RssFile $(mib "$login_file_kb")) | $(mib "$login_rss_kb") | ≤ 10 MiB | $(verdict "$(awk -v k="$login_rss_kb" 'BEGIN { printf "%.2f", k / 1024 }')" 10 '<=') |"
         echo "| streaming, gateway / nginx-proxy RPS | $sse_ratio | (none) | |"
         echo "| added p50 at c1, gateway / nginx-proxy | $p50_ratio | (none) | |"
-        echo "| p99 at c1 (not minus direct), gateway / nginx-proxy (median of per-round ratios) | $(per_round_ratio c1 p99_us gateway nginx) | (none) | |"
+        echo "| p99 at c1 (not minus direct), gateway / nginx-proxy (median of per-round ratios) | $c1_p99_ratio | (none) | |"
+        if ran xlate; then
+            echo "| translated streaming (Anthropic → OpenAI), RPS ÷ gateway passthrough streaming | $(na "$(xratio rps xlate gateway sse gateway)") | (none) | |"
+            echo "| translated streaming (Anthropic → OpenAI), RPS ÷ nginx-proxy streaming | $(na "$(xratio rps xlate gateway sse nginx)") | (none) | |"
+        fi
         echo "| RSS right after start, before login | $(mib "$idle_rss_kb") | | |"
         echo "| highest VmRSS sampled half-way through a gateway run (under load) | $(mib "$load_rss_kb") | | |"
         echo "| peak RSS (VmHWM) after all runs (includes start-up and login: argon2id) | $(mib "$peak_rss_kb") | | |"
@@ -547,13 +676,17 @@ md="$out_dir/latest.md"
     echo "New upstream conns = connections the fake provider accepted during the measured run (for direct: wrk's own)."
     echo "Gateway VmRSS = sampled half-way through each gateway run."
     echo
-    echo "| round | phase | target | requests | RPS | p50 µs | p99 µs | proxy CPU µs/req | other load | new upstream conns | gateway VmRSS MiB | errors (connect/read/write/timeout/non-2xx) |"
+    echo "Errors = connect/read/write/timeout/non-2xx, and for xlate runs /incomplete (2xx streams without message_stop)."
+    echo
+    echo "| round | phase | target | requests | RPS | p50 µs | p99 µs | proxy CPU µs/req | other load | new upstream conns | gateway VmRSS MiB | errors |"
     echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for ((r = 1; r <= rounds; r++)); do
         for phase in "${phases[@]}"; do
-            for t in "${targets[@]}"; do
+            phase_targets "$phase"
+            for t in "${pt[@]}"; do
                 k="$phase|$t|$r"
                 e="${R[$k|err_connect]}/${R[$k|err_read]}/${R[$k|err_write]}/${R[$k|err_timeout]}/${R[$k|non2xx]}"
+                [ -z "${R[$k|incomplete]}" ] || e+="/${R[$k|incomplete]}"
                 [ "${R[$k|errors]}" -gt 0 ] && e="**$e** ⚠ (first non-2xx: ${R[$k|first_non2xx]})"
                 echo "| $r | $phase | ${t_label[$t]} | ${R[$k|requests]} | ${R[$k|rps]} | ${R[$k|p50_us]} | ${R[$k|p99_us]} | ${R[$k|cpu_us]} | ${R[$k|other_cores]}$([ "${R[$k|noisy]}" = 1 ] && echo ' (noisy)') | ${R[$k|up_conns]} | ${R[$k|mid_rss]} | $e |"
             done
@@ -568,12 +701,12 @@ md="$out_dir/latest.md"
         esac
     done
     echo
-    echo "$noisy of $((rounds * 3 * ${#targets[@]})) runs were noisy (other jobs took more than $noisy_cores of the $(nproc) cores)."
+    echo "$noisy of $n_runs runs were noisy (other jobs took more than $noisy_cores of the $(nproc) cores)."
     echo
     if [ "$flagged" -gt 0 ]; then
         echo "**$flagged run(s) had errors (marked ⚠ above); their figures are not clean.**"
     else
-        echo "No run had errors (connect/read/write/timeout) or non-2xx answers."
+        echo "No run had errors (connect/read/write/timeout), non-2xx answers or incomplete translated streams."
     fi
 } >"$md"
 
@@ -594,7 +727,7 @@ awk -F'|' '
     }
     /^\|---/ { next }
     /^\|/ { rows++; ncol[rows] = NF - 2
-            for (i = 2; i < NF; i++) { v = $i; gsub(/^ +| +$/, "", v); gsub(/\*\*/, "", v); gsub(/µ/, "u", v); gsub(/≥/, ">=", v); gsub(/≤/, "<=", v)
+            for (i = 2; i < NF; i++) { v = $i; gsub(/^ +| +$/, "", v); gsub(/\*\*/, "", v); gsub(/µ/, "u", v); gsub(/≥/, ">=", v); gsub(/≤/, "<=", v); gsub(/→/, "->", v); gsub(/÷/, "/", v)
                 cell[rows, i - 1] = v; if (length(v) > w[i - 1]) w[i - 1] = length(v) }
             next }
     { if (rows) flush() }
@@ -604,6 +737,6 @@ awk -F'|' '
 ' <(sed '/^## Every run/,$d' "$md")
 grep -E 'run\(s\) had errors|No run had errors|runs were noisy' "$md" | sed 's/\*\*//g'
 grep '^|.*⚠' "$md" | awk -F'|' '{ gsub(/\*\*/, ""); for (i = 2; i <= 13; i++) gsub(/ +$|^ +/, "", $i)
-    printf "  FLAGGED: round %s, %s, %s: connect/read/write/timeout/non-2xx = %s\n", $2, $3, $4, $13 }' || true
+    printf "  FLAGGED: round %s, %s, %s: connect/read/write/timeout/non-2xx[/incomplete] = %s\n", $2, $3, $4, $13 }' || true
 echo
 echo "bench: report written to $md (raw wrk output in $out_dir/raw)"
