@@ -840,8 +840,10 @@ static or_err configure(or_up_req *r, const or_up_request *rq)
     SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(rq->connect_ms ? rq->connect_ms : DEF_CONNECT_MS));
     if (rq->total_ms)
         SETOPT(h, CURLOPT_TIMEOUT_MS, (long)rq->total_ms);
-    if (rq->proxy)
+    if (rq->proxy) { /* the caller decided: NO_PROXY from the environment must not undo it */
         SETOPT(h, CURLOPT_PROXY, rq->proxy);
+        SETOPT(h, CURLOPT_NOPROXY, "");
+    }
     if (strcmp(method, "HEAD") == 0) {
         SETOPT(h, CURLOPT_NOBODY, 1L);
     } else if (!rq->body && strcmp(method, "GET") == 0) {
