@@ -85,17 +85,18 @@ static size_t credentials(or_http_req *req, span out[4])
     return n;
 }
 
-/* The first credential in our format decides; without one, MALFORMED when something was
- * presented, MISSING when nothing was. */
-static or_apikey_status lookup(or_http_req *req, or_app *app, or_snapshot *snap, const char *model,
-                               or_apikey_who *who)
+/* The first credential in our format decides: OR_APIKEY_OK with *key set (not yet checked).
+ * Without one, MALFORMED when something was presented, MISSING when nothing was. */
+static or_apikey_status find_key(or_http_req *req, span *key)
 {
     span c[4];
     size_t n = credentials(req, c);
-    for (size_t i = 0; i < n; i++)
-        if (or_apikey_well_formed(c[i].p, c[i].len))
-            return or_apikeys_check(app->apikeys, snap, c[i].p, c[i].len, model, or_clock_wall_ms(),
-                                    who);
+    for (size_t i = 0; i < n; i++) {
+        if (or_apikey_well_formed(c[i].p, c[i].len)) {
+            *key = c[i];
+            return OR_APIKEY_OK;
+        }
+    }
     return n ? OR_APIKEY_MALFORMED : OR_APIKEY_MISSING;
 }
 
@@ -155,9 +156,14 @@ static void note_use(or_http_req *req, or_app *app, const or_apikey_who *who)
 
 bool or_client_auth_gate(or_http_req *req, or_app *app)
 {
+    span key = {NULL, 0};
+    or_apikey_status st = find_key(req, &key);
+    if (st != OR_APIKEY_OK && !app->require_api_key)
+        return true; /* anonymous use is allowed: nothing to check or attribute */
     or_snapshot *snap = or_store_snapshot(app->store);
     or_apikey_who who = {0};
-    or_apikey_status st = lookup(req, app, snap, NULL, &who);
+    if (st == OR_APIKEY_OK)
+        st = or_apikeys_check(app->apikeys, snap, key.p, key.len, NULL, or_clock_wall_ms(), &who);
     bool ok = st == OR_APIKEY_OK || !app->require_api_key || session_ok(req, app, snap);
     or_snapshot_release(snap);
     if (st == OR_APIKEY_OK)
@@ -172,9 +178,13 @@ bool or_client_auth_gate(or_http_req *req, or_app *app)
 bool or_client_auth_model(or_http_req *req, or_app *app, or_snapshot *snap, or_format f,
                           const char *model, char id_out[40])
 {
+    span key = {NULL, 0};
     or_apikey_who who = {0};
     id_out[0] = '\0';
-    or_apikey_status st = lookup(req, app, snap, model ? model : "", &who);
+    if (find_key(req, &key) != OR_APIKEY_OK)
+        return true; /* anonymous or by session: the gate has decided */
+    or_apikey_status st = or_apikeys_check(app->apikeys, snap, key.p, key.len, model ? model : "",
+                                           or_clock_wall_ms(), &who);
     if (st == OR_APIKEY_OK) {
         memcpy(id_out, who.id, sizeof who.id);
         note_use(req, app, &who);
