@@ -5,7 +5,12 @@
 //   const hp = await startHttpProxy({ auth: { username, password } });   // auth optional
 //   const sp = await startSocks5Proxy({ auth: { username, password } }); // auth optional
 //   p.url ("http://127.0.0.1:<port>" / "socks5://127.0.0.1:<port>"), p.host, p.port,
-//   p.log (array of entries), p.reset(), await p.close()
+//   p.log (array of entries), p.requests, p.reset(), await p.close()
+//
+// p.requests has one entry per HTTP request that went through, tunnels included: a tunnel
+// (CONNECT, SOCKS5) is opened once and reused by the client for many requests, so for plain
+// http:// targets the request lines crossing it are counted too ({via: 'forward' | 'connect' |
+// 'socks5', target, method, path, at}). TLS inside a tunnel is opaque: only its tunnel shows.
 //
 // HTTP proxy: CONNECT host:port tunnels (what curl uses for https:// targets, and for http://
 // ones only when told to tunnel), and absolute-URI requests ("POST http://host:port/path")
@@ -49,12 +54,33 @@ function closeAll(server, socks, extra) {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+// Counts the HTTP/1.x request lines a client sends through a tunnel (plain http:// only).
+// Returns the feed function (also attached to sock's 'data'), for bytes that came before.
+const REQUEST_LINE = /(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\/\S*) HTTP\/1\.[01]\r\n/g;
+function watchRequests(sock, requests, via, target) {
+  let tail = '';
+  const feed = (d) => {
+    const text = tail + d.toString('latin1');
+    for (const m of text.matchAll(REQUEST_LINE)) {
+      // a match that ends inside the kept tail was counted with the previous chunk
+      if (m.index + m[0].length > tail.length) requests.push({ via, target, method: m[1], path: m[2], at: Date.now() });
+    }
+    tail = text.slice(-256);
+  };
+  sock.on('data', feed);
+  return feed;
+}
+
 function basicUser(header, auth) {
   if (!header || !/^basic /i.test(header)) return { user: null, ok: !auth };
   const [user, ...rest] = Buffer.from(header.slice(6).trim(), 'base64').toString().split(':');
   const pass = rest.join(':');
   return { user, ok: !auth || (user === auth.username && pass === auth.password) };
 }
+
+// Names are resolved here, by the proxy (that is the point of socks5h); "localhost" is pinned to
+// the IPv4 loopback the mocks listen on, whatever order the resolver would give.
+const resolveHost = (h) => (h === 'localhost' ? '127.0.0.1' : h);
 
 function splitHostPort(s) {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) || /^([^:]+):(\d+)$/.exec(s);
@@ -63,6 +89,7 @@ function splitHostPort(s) {
 
 export async function startHttpProxy({ auth } = {}) {
   const log = [];
+  const requests = [];
   const upstreams = new Set();
   const server = http.createServer((req, res) => {
     const { user, ok } = basicUser(req.headers['proxy-authorization'], auth);
@@ -82,11 +109,12 @@ export async function startHttpProxy({ auth } = {}) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"' }).end();
       return;
     }
+    requests.push({ via: 'forward', target: entry.target, method: req.method, path: entry.path, at: entry.at });
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
     delete headers['proxy-connection'];
     const up = http.request({
-      host: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || 80, method: req.method,
+      host: resolveHost(target.hostname.replace(/^\[|\]$/g, '')), port: target.port || 80, method: req.method,
       path: target.pathname + target.search, headers,
     }, (ur) => {
       res.writeHead(ur.statusCode, ur.headers);
@@ -109,9 +137,13 @@ export async function startHttpProxy({ auth } = {}) {
         : 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n');
       return;
     }
-    const up = net.connect(hp.port, hp.host, () => {
+    const up = net.connect(hp.port, resolveHost(hp.host), () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head?.length) up.write(head);
+      const feed = watchRequests(client, requests, 'connect', req.url);
+      if (head?.length) {
+        feed(head);
+        up.write(head);
+      }
       up.pipe(client);
       client.pipe(up);
     });
@@ -124,8 +156,8 @@ export async function startHttpProxy({ auth } = {}) {
   const socks = trackSockets(server);
   const port = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}`, host: '127.0.0.1', port, log,
-    reset() { log.length = 0; },
+    url: `http://127.0.0.1:${port}`, host: '127.0.0.1', port, log, requests,
+    reset() { log.length = 0; requests.length = 0; },
     close() { return closeAll(server, socks, [...tunnels, ...upstreams]); },
   };
 }
@@ -152,7 +184,7 @@ function reader(sock) {
   };
 }
 
-async function socksSession(client, auth, log, tunnels) {
+async function socksSession(client, auth, log, requests, tunnels) {
   const rd = reader(client);
   const [ver, nmethods] = await rd.need(2);
   if (ver !== 5) throw new Error('not socks5');
@@ -202,10 +234,15 @@ async function socksSession(client, auth, log, tunnels) {
     client.end(Buffer.from([5, 7, 0, 1, 0, 0, 0, 0, 0, 0]));
     return;
   }
-  const up = net.connect(port, host, () => {
+  const up = net.connect(port, resolveHost(host), () => {
     client.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
     const rest = rd.detach();
-    if (rest.length) up.write(rest);
+    const target = `${host}:${port}`;
+    const feed = watchRequests(client, requests, 'socks5', target);
+    if (rest.length) {
+      feed(rest);
+      up.write(rest);
+    }
     up.pipe(client);
     client.pipe(up);
   });
@@ -219,16 +256,17 @@ async function socksSession(client, auth, log, tunnels) {
 
 export async function startSocks5Proxy({ auth } = {}) {
   const log = [];
+  const requests = [];
   const tunnels = new Set();
   const server = net.createServer((client) => {
     client.on('error', () => {});
-    socksSession(client, auth, log, tunnels).catch(() => client.destroy());
+    socksSession(client, auth, log, requests, tunnels).catch(() => client.destroy());
   });
   const socks = trackSockets(server);
   const port = await listen(server);
   return {
-    url: `socks5://127.0.0.1:${port}`, host: '127.0.0.1', port, log,
-    reset() { log.length = 0; },
+    url: `socks5://127.0.0.1:${port}`, host: '127.0.0.1', port, log, requests,
+    reset() { log.length = 0; requests.length = 0; },
     close() { return closeAll(server, socks, tunnels); },
   };
 }
