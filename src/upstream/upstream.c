@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 enum {
     HEAD_MAX = 64 * 1024, /* status line + all header lines, interim responses included */
@@ -34,6 +36,7 @@ enum {
     DEF_IDLE_MS = 120000,
     KEEPALIVE_IDLE_S = 60,
     KEEPALIVE_INTVL_S = 30,
+    EASY_POOL = 16,
 };
 
 /* What the per-request timer is currently measuring. */
@@ -48,6 +51,9 @@ struct sock {
     uv_poll_t poll;
     curl_socket_t fd;
     or_upstream *u;
+    int events;  /* uv events polled now; 0 = stopped */
+    bool wanted; /* libcurl watches the socket (from its first callback until REMOVE) */
+    bool owned;  /* opened by on_open_socket: libcurl closes it through on_close_socket */
     sock *prev, *next;
 };
 
@@ -98,6 +104,10 @@ struct or_upstream {
     or_up_req *active;
     or_up_req *qhead, *qtail;
     sock *socks;
+    sock **byfd; /* owned sockets by descriptor: libcurl forgets its assignment on REMOVE */
+    size_t nbyfd;
+    CURL *pool[EASY_POOL]; /* reset easy handles kept for the next transfers */
+    size_t npool;
     int depth; /* > 0 while a libcurl call that may run our callbacks is on the stack */
     bool draining;
 };
@@ -223,8 +233,47 @@ static void sock_close(or_upstream *u, sock *s)
         u->socks = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    if (s->owned && (size_t)s->fd < u->nbyfd)
+        u->byfd[s->fd] = NULL;
     uv_poll_stop(&s->poll);
     uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+}
+
+static sock *sock_new(or_upstream *u, curl_socket_t fd)
+{
+    sock *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (uv_poll_init_socket(u->loop, &s->poll, fd) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->fd = fd;
+    s->u = u;
+    s->poll.data = s;
+    s->next = u->socks;
+    if (u->socks)
+        u->socks->prev = s;
+    u->socks = s;
+    return s;
+}
+
+static sock *sock_owned(or_upstream *u, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t)fd < u->nbyfd ? u->byfd[fd] : NULL;
+}
+
+/* Polls for ev unless that is what is polled already: uv_poll_start always costs an
+ * epoll_ctl DEL and ADD, even for unchanged events. */
+static void sock_poll(sock *s, int ev, uv_poll_cb cb)
+{
+    if (ev == s->events)
+        return;
+    if (ev)
+        uv_poll_start(&s->poll, ev, cb);
+    else
+        uv_poll_stop(&s->poll);
+    s->events = ev;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -232,6 +281,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
     sock *s = h->data;
     or_upstream *u = s->u;
     int flags = 0, running = 0;
+    if (!s->wanted) {
+        /* An idle keep-alive connection stirred (the server closed it, most likely): stop
+         * watching; libcurl checks the connection before it reuses it. */
+        sock_poll(s, 0, on_poll);
+        return;
+    }
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     else
@@ -243,41 +298,71 @@ static void on_poll(uv_poll_t *h, int status, int events)
     drain(u);
 }
 
+/* An owned socket keeps its poll handle from open to close: a keep-alive connection's next
+ * transfer then usually asks for the events still polled, and costs no epoll_ctl at all.
+ * Sockets libcurl opens itself (the resolver's socketpair) are closed without telling us, so
+ * their handle goes on REMOVE, before the descriptor can be reused. */
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *uptr, void *sockp)
 {
     or_upstream *u = uptr;
-    sock *s = sockp;
+    sock *s = sockp ? sockp : sock_owned(u, fd);
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (s) {
-            curl_multi_assign(u->multi, fd, NULL);
-            sock_close(u, s);
+            s->wanted = false;
+            if (!s->owned)
+                sock_close(u, s);
         }
         return 0;
     }
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return -1;
-        if (uv_poll_init_socket(u->loop, &s->poll, fd) != 0) {
-            free(s);
-            return -1;
-        }
-        s->fd = fd;
-        s->u = u;
-        s->poll.data = s;
-        s->next = u->socks;
-        if (u->socks)
-            u->socks->prev = s;
-        u->socks = s;
+    if (!s && !(s = sock_new(u, fd)))
+        return -1;
+    if (!sockp)
         curl_multi_assign(u->multi, fd, s);
-    }
+    s->wanted = true;
     int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-    if (ev)
-        uv_poll_start(&s->poll, ev, on_poll);
-    else
-        uv_poll_stop(&s->poll);
+    sock_poll(s, ev, on_poll);
     return 0;
+}
+
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    or_upstream *u = clientp;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    if ((size_t)fd >= u->nbyfd) {
+        size_t n = u->nbyfd ? u->nbyfd : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        sock **p = realloc(u->byfd, n * sizeof *p);
+        if (!p)
+            goto fail;
+        memset(p + u->nbyfd, 0, (n - u->nbyfd) * sizeof *p);
+        u->byfd = p;
+        u->nbyfd = n;
+    }
+    sock *s = sock_new(u, fd);
+    if (!s)
+        goto fail;
+    s->owned = true;
+    u->byfd[fd] = s;
+    return fd;
+fail:
+    close(fd);
+    return CURL_SOCKET_BAD;
+}
+
+/* The poll handle goes first: libuv must not watch a descriptor number that is about to be
+ * reused. */
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    or_upstream *u = clientp;
+    sock *s = sock_owned(u, fd);
+    if (s)
+        sock_close(u, s);
+    return close(fd);
 }
 
 static void on_multi_timer(uv_timer_t *t)
@@ -321,9 +406,15 @@ static void detach(or_up_req *r)
 {
     uv_timer_stop(&r->timer);
     if (r->easy) {
+        or_upstream *u = r->u;
         if (r->added)
-            curl_multi_remove_handle(r->u->multi, r->easy);
-        curl_easy_cleanup(r->easy);
+            curl_multi_remove_handle(u->multi, r->easy);
+        if (u->npool < EASY_POOL) {
+            curl_easy_reset(r->easy);
+            u->pool[u->npool++] = r->easy;
+        } else {
+            curl_easy_cleanup(r->easy);
+        }
         r->easy = NULL;
         r->added = false;
     }
@@ -699,10 +790,13 @@ void or_upstream_free(or_upstream *u)
         u->active->cancelled = true;
         teardown(u->active);
     }
-    curl_multi_cleanup(u->multi);
+    while (u->npool)
+        curl_easy_cleanup(u->pool[--u->npool]);
+    curl_multi_cleanup(u->multi); /* closes the cached connections through on_close_socket */
     u->multi = NULL;
     while (u->socks)
         sock_close(u, u->socks);
+    free(u->byfd);
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, on_upstream_closed);
 }
@@ -738,26 +832,28 @@ static bool is_owned(const char *name)
 
 static or_err add_hdr(or_up_req *r, const char *name, const char *value)
 {
-    or_buf line;
+    char small[512], *line = small;
+    size_t nl = strlen(name), vl = strlen(value);
+    size_t n = nl + 2 + vl + 1;
     or_err e = OR_OK;
-    or_buf_init(&line, 0);
+    if (n > sizeof small && !(line = malloc(n)))
+        return OR_ENOMEM;
+    memcpy(line, name, nl);
     /* "Name;" is curl's spelling of a header with an empty value; "Name:" would delete it. */
-    if (*value)
-        e = or_buf_printf(&line, "%s: %s", name, value);
-    else
-        e = or_buf_printf(&line, "%s;", name);
-    if (e != OR_OK)
-        goto out;
-    struct curl_slist *l = curl_slist_append(r->hdrs, line.data);
-    if (!l) {
-        e = OR_ENOMEM;
-        goto out;
+    if (vl) {
+        memcpy(line + nl, ": ", 2);
+        memcpy(line + nl + 2, value, vl + 1);
+    } else {
+        memcpy(line + nl, ";", 2);
     }
-    r->hdrs = l;
-out:
-    if (line.data)
-        sodium_memzero(line.data, line.len);
-    or_buf_free(&line);
+    struct curl_slist *l = curl_slist_append(r->hdrs, line);
+    if (l)
+        r->hdrs = l;
+    else
+        e = OR_ENOMEM;
+    sodium_memzero(line, n);
+    if (line != small)
+        free(line);
     return e;
 }
 
@@ -831,6 +927,10 @@ static or_err configure(or_up_req *r, const or_up_request *rq)
     SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(h, CURLOPT_URL, rq->url);
     SETOPT(h, CURLOPT_PRIVATE, (void *)r);
+    SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SETOPT(h, CURLOPT_OPENSOCKETDATA, (void *)r->u);
+    SETOPT(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    SETOPT(h, CURLOPT_CLOSESOCKETDATA, (void *)r->u);
     SETOPT(h, CURLOPT_ERRORBUFFER, r->errbuf);
     SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(h, CURLOPT_HEADERDATA, (void *)r);
@@ -882,7 +982,8 @@ or_err or_up_start(or_upstream *u, const or_up_request *rq, const or_up_callback
     or_buf_init(&r->head, HEAD_MAX);
     uv_timer_init(u->loop, &r->timer);
     r->timer.data = r;
-    if (!(r->easy = curl_easy_init())) {
+    r->easy = u->npool ? u->pool[--u->npool] : curl_easy_init();
+    if (!r->easy) {
         e = OR_ENOMEM;
         goto out;
     }
