@@ -5,6 +5,7 @@
 #include "admin/conn_json.h"
 #include "admin/custom_models.h"
 #include "admin/settings.h"
+#include "auth/apikey.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/multipart.h"
@@ -23,8 +24,6 @@
 /* Copies of a database at once; each holds a temporary file as large as the database. */
 #define EXPORTS_MAX_INFLIGHT 2
 #define STREAM_CHUNK (64 * 1024)
-/* The keys module's setting (auth/apikey.h OR_APIKEY_SETTING): an array of key records. */
-#define KEYS_SETTING "apiKeys"
 
 static atomic_int exports_inflight;
 static atomic_bool import_running;
@@ -221,7 +220,7 @@ static size_t describe(const or_snapshot *snap, const char *names[ALL_FILES],
     size_t n = 0;
     for (size_t i = 0; providers && i < snap->nconns; i++)
         json_array_append_new(providers, or_conn_json_encode(&snap->conns[i]));
-    const json_t *keys = json_object_get(snap->settings, KEYS_SETTING);
+    const json_t *keys = json_object_get(snap->settings, OR_APIKEY_SETTING);
     docs[0] = or_settings_view(snap->settings);
     docs[1] = setting_or(snap, OR_COMBOS_KEY, json_array());
     docs[2] = providers;

@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "store/store_db.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -25,6 +26,7 @@
 #define TAR_RECORD (20 * TAR_BLOCK)  /* what tar(1) pads an archive to */
 #define TAR_SIZE_MAX 077777777777ULL /* 11 octal digits */
 #define COPY_CHUNK (256 * 1024)
+#define STALE_TEMP_S 3600
 
 static const char sqlite_magic[16] = "SQLite format 3"; /* with its NUL: 16 bytes */
 
@@ -65,10 +67,32 @@ static or_err backup_dir(or_store *s, char dir[OR_BACKUP_PATH_MAX], or_errbuf *e
     return e;
 }
 
+/* Temporary files are removed as soon as they are done with; one still there an hour later
+ * was left by a crash. */
+static void sweep_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct stat st;
+    char p[OR_BACKUP_PATH_MAX + 256];
+    time_t now = time(NULL);
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TEMP_S)
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+}
+
 or_err or_backup_temp(or_store *s, const char *prefix, char path[OR_BACKUP_PATH_MAX], or_errbuf *eb)
 {
     char dir[OR_BACKUP_PATH_MAX];
     or_err e = backup_dir(s, dir, eb);
+    if (e == OR_OK)
+        sweep_stale(dir);
     if (e == OR_OK)
         e = join(path, eb, "%s/.%s-XXXXXX", dir, prefix);
     if (e != OR_OK)

@@ -51,7 +51,8 @@ typedef struct {
 void or_backup_stamp(int64_t wall_ms, char out[24]);
 
 /* Creates DATA_DIR/backups (0700) if needed and an empty temporary file in it named
- * ".<prefix>-XXXXXX" (0600); path receives its name. The caller removes it (or_backup_remove). */
+ * ".<prefix>-XXXXXX" (0600); path receives its name. The caller removes it (or_backup_remove).
+ * Dot-files there older than an hour (left by a crash) are removed on the way. */
 or_err or_backup_temp(or_store *s, const char *prefix, char path[OR_BACKUP_PATH_MAX],
                       or_errbuf *eb);
 /* Removes a database file and the journal, -wal and -shm files SQLite may have left beside it. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -414,6 +415,31 @@ out:
     or_store_close(s);
 }
 
+/* Temporary files a crash left behind go on the next temporary file; recent ones stay. */
+static void test_sweep(void)
+{
+    or_store *s = open_store("sweep");
+    if (!s)
+        return;
+    char a[OR_BACKUP_PATH_MAX], b[OR_BACKUP_PATH_MAX], c[OR_BACKUP_PATH_MAX], kept[600];
+    or_errbuf eb = {{0}};
+    CHECK(or_backup_temp(s, "export", a, &eb) == OR_OK);
+    CHECK(or_backup_temp(s, "import", b, &eb) == OR_OK);
+    snprintf(kept, sizeof kept, "%s/%s/pre-import-old.sqlite", or_store_data_dir(s), OR_BACKUP_DIR);
+    FILE *f = fopen(kept, "wb");
+    if (f)
+        fclose(f);
+    struct timeval old[2] = {{.tv_sec = time(NULL) - 7200}, {.tv_sec = time(NULL) - 7200}};
+    CHECK(utimes(a, old) == 0 && utimes(kept, old) == 0);
+    CHECK(or_backup_temp(s, "export", c, &eb) == OR_OK);
+    CHECK(access(a, F_OK) != 0);    /* stale temporary: gone */
+    CHECK(access(b, F_OK) == 0);    /* recent: another job may own it */
+    CHECK(access(kept, F_OK) == 0); /* a backup is never swept */
+    or_backup_remove(b);
+    or_backup_remove(c);
+    or_store_close(s);
+}
+
 /* ---- tar.gz ---- */
 
 static unsigned long long octal_field(const unsigned char *p, size_t n)
@@ -504,6 +530,7 @@ int main(void)
     test_export_import_round_trip();
     test_refusals();
     test_foreign_file();
+    test_sweep();
     test_tar_gz();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
