@@ -5,6 +5,7 @@
 #include "http/internal.h"
 #include "core/clock.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,18 +47,40 @@ static void on_write(uv_write_t *w, int status)
     maybe_shutdown(c);
 }
 
-void or_http__write(conn *c, const void *p, size_t n)
+/* Writes the buffers in order: straight from the caller's memory when the socket takes them
+ * at once (the usual case for a reply that fits the socket buffer), else what is left is
+ * copied and queued. A write error is left to the queued path, which reports it in on_write
+ * as before. */
+static void writev_(conn *c, uv_buf_t *bufs, unsigned nbufs)
 {
-    if (c->closed || n == 0)
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    if (c->closed || total == 0)
         return;
+    int done = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+    size_t skip = done > 0 ? (size_t)done : 0;
+    if (skip == total)
+        return;
+    size_t n = total - skip;
     wreq *wr = malloc(sizeof *wr + n);
     if (!wr) {
         or_http__conn_close(c);
         return;
     }
+    char *d = wr->data;
+    for (unsigned i = 0; i < nbufs; i++) {
+        size_t len = bufs[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        memcpy(d, bufs[i].base + skip, len - skip);
+        d += len - skip;
+        skip = 0;
+    }
     wr->c = c;
     wr->n = n;
-    memcpy(wr->data, p, n);
     uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
     c->queued += n;
     if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
@@ -65,6 +88,12 @@ void or_http__write(conn *c, const void *p, size_t n)
         free(wr);
         or_http__conn_close(c);
     }
+}
+
+void or_http__write(conn *c, const void *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+    writev_(c, &b, 1);
 }
 
 static void on_linger_timeout(uv_timer_t *t)
@@ -174,20 +203,88 @@ const char *or_http_reason(int status)
     }
 }
 
-/* Status line and common headers into b. */
-static or_err head(or_buf *b, conn *c, int status, const char *ctype, const char *extra, bool close)
+/* A response head under construction: on the stack unless the extra headers are large. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool failed;
+    char small[1536];
+} headbuf;
+
+static void hb_init(headbuf *h)
 {
-    or_err e = or_buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, or_http_reason(status),
-                             or_http__date(c->w));
-    if (e == OR_OK && ctype)
-        e = or_buf_printf(b, "Content-Type: %s\r\n", ctype);
-    if (e == OR_OK && close)
-        e = or_buf_puts(b, "Connection: close\r\n");
-    else if (e == OR_OK && c->parser.http_minor == 0)
-        e = or_buf_puts(b, "Connection: keep-alive\r\n");
-    if (e == OR_OK && extra)
-        e = or_buf_puts(b, extra);
-    return e;
+    h->p = h->small;
+    h->len = 0;
+    h->cap = sizeof h->small;
+    h->failed = false;
+}
+
+static void hb_free(headbuf *h)
+{
+    if (h->p != h->small)
+        free(h->p);
+}
+
+static void hb_put(headbuf *h, const char *s, size_t n)
+{
+    if (h->failed)
+        return;
+    if (h->len + n > h->cap) {
+        size_t cap = (h->len + n) * 2;
+        char *p = h->p == h->small ? malloc(cap) : realloc(h->p, cap);
+        if (!p) {
+            h->failed = true;
+            return;
+        }
+        if (h->p == h->small)
+            memcpy(p, h->small, h->len);
+        h->p = p;
+        h->cap = cap;
+    }
+    memcpy(h->p + h->len, s, n);
+    h->len += n;
+}
+
+static void hb_str(headbuf *h, const char *s)
+{
+    hb_put(h, s, strlen(s));
+}
+
+/* Decimal (base 10) or hexadecimal (base 16) digits of v. */
+static void hb_num(headbuf *h, uint64_t v, unsigned base)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    hb_put(h, tmp + i, sizeof tmp - i);
+}
+
+/* Status line and common headers. */
+static void head(headbuf *h, conn *c, int status, const char *ctype, const char *extra, bool close)
+{
+    hb_put(h, "HTTP/1.1 ", 9);
+    if (status < 0)
+        hb_put(h, "-", 1);
+    hb_num(h, status < 0 ? -(uint64_t)status : (uint64_t)status, 10);
+    hb_put(h, " ", 1);
+    hb_str(h, or_http_reason(status));
+    hb_put(h, "\r\nDate: ", 8);
+    hb_str(h, or_http__date(c->w));
+    hb_put(h, "\r\n", 2);
+    if (ctype) {
+        hb_put(h, "Content-Type: ", 14);
+        hb_str(h, ctype);
+        hb_put(h, "\r\n", 2);
+    }
+    if (close)
+        hb_str(h, "Connection: close\r\n");
+    else if (c->parser.http_minor == 0)
+        hb_str(h, "Connection: keep-alive\r\n");
+    if (extra)
+        hb_str(h, extra);
 }
 
 /* A request the handler ended: free it (if its connection is gone) or move the connection on. */
@@ -223,18 +320,20 @@ void or_http_respond(or_http_req *r, int status, const char *content_type,
         bool close = !r->dispatched || !c->keep_alive || c->w->draining;
         if (close)
             c->keep_alive = false;
-        or_buf b;
-        or_buf_init(&b, 0);
-        or_err e = head(&b, c, status, content_type, extra_headers, close);
-        if (e == OR_OK)
-            e = or_buf_printf(&b, "Content-Length: %zu\r\n\r\n", len);
-        if (e == OR_OK && len && strcmp(r->method, "HEAD") != 0)
-            e = or_buf_append(&b, body, len);
-        if (e == OR_OK)
-            or_http__write(c, b.data, b.len);
-        else
+        headbuf h;
+        hb_init(&h);
+        head(&h, c, status, content_type, extra_headers, close);
+        hb_put(&h, "Content-Length: ", 16);
+        hb_num(&h, len, 10);
+        hb_put(&h, "\r\n\r\n", 4);
+        if (h.failed) {
             or_http__conn_close(c);
-        or_buf_free(&b);
+        } else {
+            uv_buf_t b[2] = {uv_buf_init(h.p, (unsigned)h.len),
+                             uv_buf_init((char *)(uintptr_t)body, (unsigned)len)};
+            writev_(c, b, len && strcmp(r->method, "HEAD") != 0 ? 2 : 1);
+        }
+        hb_free(&h);
     }
     finish(r);
 }
@@ -246,16 +345,20 @@ void or_http__simple_reply(conn *c, int status, const char *msg)
     if (c->req && c->req->responded)
         return;
     char body[256];
-    int n = snprintf(body, sizeof body,
-                     "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\","
-                     "\"code\":null}}",
-                     msg);
-    or_buf b;
-    or_buf_init(&b, 0);
-    if (head(&b, c, status, "application/json", NULL, true) == OR_OK &&
-        or_buf_printf(&b, "Content-Length: %d\r\n\r\n%s", n, body) == OR_OK)
-        or_http__write(c, b.data, b.len);
-    or_buf_free(&b);
+    snprintf(body, sizeof body,
+             "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\","
+             "\"code\":null}}",
+             msg);
+    headbuf h;
+    hb_init(&h);
+    head(&h, c, status, "application/json", NULL, true);
+    hb_put(&h, "Content-Length: ", 16);
+    hb_num(&h, strlen(body), 10);
+    hb_put(&h, "\r\n\r\n", 4);
+    hb_str(&h, body);
+    if (!h.failed)
+        or_http__write(c, h.p, h.len);
+    hb_free(&h);
     if (c->req)
         c->req->responded = true;
     c->keep_alive = false;
@@ -279,18 +382,17 @@ void or_http_stream_start(or_http_req *r, int status, const char *content_type,
     bool raw = c->parser.http_minor == 0;
     if (raw || c->w->draining)
         c->keep_alive = false;
-    or_buf b;
-    or_buf_init(&b, 0);
-    or_err e = head(&b, c, status, content_type, extra_headers, !c->keep_alive);
-    if (e == OR_OK && !raw)
-        e = or_buf_puts(&b, "Transfer-Encoding: chunked\r\n");
-    if (e == OR_OK)
-        e = or_buf_puts(&b, "\r\n");
-    if (e == OR_OK)
-        or_http__write(c, b.data, b.len);
-    else
+    headbuf h;
+    hb_init(&h);
+    head(&h, c, status, content_type, extra_headers, !c->keep_alive);
+    if (!raw)
+        hb_str(&h, "Transfer-Encoding: chunked\r\n");
+    hb_put(&h, "\r\n", 2);
+    if (h.failed)
         or_http__conn_close(c);
-    or_buf_free(&b);
+    else
+        or_http__write(c, h.p, h.len);
+    hb_free(&h);
 }
 
 bool or_http_stream_write(or_http_req *r, const void *data, size_t len)
@@ -301,24 +403,16 @@ bool or_http_stream_write(or_http_req *r, const void *data, size_t len)
     if (c->parser.http_minor == 0) {
         or_http__write(c, data, len);
     } else {
-        wreq *wr = malloc(sizeof *wr + len + 32);
-        if (!wr) {
-            or_http__conn_close(c);
+        headbuf h; /* only the chunk size line: never leaves the stack */
+        hb_init(&h);
+        hb_num(&h, len, 16);
+        hb_put(&h, "\r\n", 2);
+        uv_buf_t b[3] = {uv_buf_init(h.p, (unsigned)h.len),
+                         uv_buf_init((char *)(uintptr_t)data, (unsigned)len),
+                         uv_buf_init("\r\n", 2)};
+        writev_(c, b, 3);
+        if (c->closed)
             return false;
-        }
-        int h = snprintf(wr->data, 24, "%zx\r\n", len);
-        memcpy(wr->data + h, data, len);
-        memcpy(wr->data + h + len, "\r\n", 2);
-        wr->c = c;
-        wr->n = (size_t)h + len + 2;
-        uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->n);
-        c->queued += wr->n;
-        if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-            c->queued -= wr->n;
-            free(wr);
-            or_http__conn_close(c);
-            return false;
-        }
     }
     if (c->queued > HIGH_WATER) {
         r->want_drain = true;
