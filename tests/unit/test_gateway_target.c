@@ -111,10 +111,42 @@ static void test_usage(void)
     CHECK(!or_usage_from_openai_sse_line(null_usage, strlen(null_usage), &row));
 }
 
+/* The raw reader says what the tree reader says. */
+static void test_usage_raw(void)
+{
+    static const char *const docs[] = {
+        "{\"prompt_tokens\":11,\"completion_tokens\":7,\"prompt_tokens_details\":{\"cached_"
+        "tokens\":3},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":2}}",
+        " { \"completion_tokens\" : 5 , \"total_tokens\": 9, \"prompt_tokens\":4 } ",
+        "{\"prompt_tokens\":1.5,\"completion_tokens\":\"7\",\"prompt_tokens_details\":null}",
+        "{\"prompt_tokens\":-3,\"completion_tokens\":9223372036854775807,"
+        "\"completion_tokens_details\":{\"x\":[1,{\"reasoning_tokens\":5}],\"reasoning_tokens\":0}"
+        "}",
+        "{\"prompt_tokens\":1e3,\"completion_tokens\":12.0,\"prompt_tokens_details\":{\"cached_"
+        "tokens\":-0}}",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        or_usage_row a = {0}, b = {0};
+        json_t *u = json_loads(docs[i], 0, NULL);
+        CHECK(or_usage_from_openai(u, &a));
+        CHECK(or_usage_from_openai_json(docs[i], strlen(docs[i]), &b));
+        CHECK(a.tokens_in == b.tokens_in && a.tokens_out == b.tokens_out);
+        CHECK(a.tokens_cached == b.tokens_cached && a.tokens_reasoning == b.tokens_reasoning);
+        json_decref(u);
+    }
+    or_usage_row r = {.tokens_in = 42};
+    CHECK(!or_usage_from_openai_json("null", 4, &r) && r.tokens_in == 42);
+    CHECK(!or_usage_from_openai_json("", 0, &r) && r.tokens_in == 42);
+    CHECK(!or_usage_from_openai_json("[1]", 3, &r) && r.tokens_in == 42);
+}
+
 int main(void)
 {
     test_resolve();
     test_sse_lines();
     test_usage();
+    test_usage_raw();
     return check_done();
 }
