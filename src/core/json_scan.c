@@ -12,14 +12,22 @@ static size_t skip_ws(const char *s, size_t i, size_t len)
     return i;
 }
 
-/* s[i] == '"'; returns the index just past the closing quote, or UNTERMINATED. */
+/* s[i] == '"'; returns the index just past the closing quote, or UNTERMINATED. memchr finds
+ * the next quote and any backslash before it; the quote found is kept until the scan passes
+ * it, so a string full of escapes is still read once. */
 static size_t skip_string(const char *s, size_t i, size_t len)
 {
-    for (i++; i < len; i++) {
-        if (s[i] == '\\')
-            i++;
-        else if (s[i] == '"')
-            return i + 1;
+    const char *q = NULL;
+    for (i++; i < len;) {
+        if (!q || (size_t)(q - s) < i) {
+            q = memchr(s + i, '"', len - i);
+            if (!q)
+                return UNTERMINATED;
+        }
+        const char *bs = memchr(s + i, '\\', (size_t)(q - s) - i);
+        if (!bs)
+            return (size_t)(q - s) + 1;
+        i = (size_t)(bs - s) + 2; /* past the escaped byte, whatever it is */
     }
     return UNTERMINATED;
 }
@@ -178,10 +186,29 @@ static bool v_utf8(vstate *v)
     return true;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* True when none of the 8 bytes is a control character, '"', '\\' or non-ASCII: the bytes a
+ * string holds most of the time, checked a word at a time. Once every byte is below 0x80, a
+ * byte-wise subtraction leaves some high bit set exactly when some byte is below the
+ * subtrahend, and x ^ c has a zero byte exactly where x has c. */
+static bool plain8(const unsigned char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    return ((x | (x - ONES * 0x20) | (q - ONES) | (b - ONES)) & HIGHS) == 0;
+}
+
 static bool v_string(vstate *v)
 {
     v->i++; /* opening quote */
     while (v->i < v->len) {
+        if (v->len - v->i >= 8 && plain8(v->s + v->i)) {
+            v->i += 8;
+            continue;
+        }
         unsigned char ch = v->s[v->i];
         if (ch == '"') {
             v->i++;
