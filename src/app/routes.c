@@ -2,10 +2,13 @@
 #include "admin/admin.h"
 #include "admin/backups.h"
 #include "admin/combos.h"
+#include "admin/catalog.h"
 #include "admin/custom_models.h"
 #include "admin/ipaccess.h"
 #include "admin/keys.h"
+#include "admin/logs.h"
 #include "admin/nodes.h"
+#include "admin/ops_api.h"
 #include "admin/proxy.h"
 #include "admin/settings.h"
 #include "admin/resilience_api.h"
@@ -32,6 +35,7 @@ static void root(or_http_req *req, or_app *app, const or_route_params *p);
 
 static const route routes[] = {
     {"GET", "/healthz", healthz, SCOPE_PUBLIC},
+    {"GET", "/metrics", or_ops_api_metrics, SCOPE_PUBLIC},
     {"GET", "/", root, SCOPE_PUBLIC},
     {"HEAD", "/", root, SCOPE_PUBLIC},
     {"POST", "/v1/chat/completions", or_gw_chat_completions, SCOPE_CLIENT},
@@ -95,6 +99,8 @@ static const route routes[] = {
     {"GET", "/api/provider-models", or_custom_models_list, SCOPE_MANAGE},
     {"POST", "/api/provider-models", or_custom_models_add, SCOPE_MANAGE},
     {"DELETE", "/api/provider-models", or_custom_models_delete, SCOPE_MANAGE},
+    {"GET", "/api/models/catalog", or_catalog_get, SCOPE_MANAGE},
+    {"GET", "/api/usage/request-logs", or_logs_request_logs, SCOPE_MANAGE},
     {"POST", "/api/translator/detect", or_translator_detect_api, SCOPE_MANAGE},
     {"POST", "/api/translator/translate", or_translator_translate_api, SCOPE_MANAGE},
     {"POST", "/api/translator/send", or_translator_send_api, SCOPE_MANAGE},

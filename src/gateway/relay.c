@@ -21,6 +21,7 @@
 #include "gateway/target.h"
 #include "gateway/usage.h"
 #include "http/reply.h"
+#include "ops/ops.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -268,6 +269,7 @@ static void record(relay *c, int status, const char *error)
     if (error)
         snprintf(c->row.error, sizeof c->row.error, "%.199s", error);
     or_store_usage_record(c->app->store, &c->row);
+    or_ops_record(c->req, &c->row, c->reply.len ? c->reply.data : NULL, c->reply.len);
 }
 
 static void usage_from_ir(relay *c, const json_t *u)
