@@ -3,12 +3,14 @@
  * workers and waits for SIGTERM/SIGINT, then drains and shuts down cleanly.
  */
 #include "admin/resilience_api.h"
+#include "app/cli.h"
 #include "app/routes.h"
 #include "auth/apikey.h"
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "ops/ops.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 
 static const char usage_text[] =
     "Usage: omniroute [--help] [--version]\n"
+    "       omniroute <command> [options]   (see Commands)\n"
     "\n"
     "Self-hosted AI gateway: point OpenAI/Anthropic/Gemini clients at it and it routes each\n"
     "request to your provider accounts.\n"
@@ -38,7 +41,11 @@ static const char usage_text[] =
     "  OMNIROUTE_TRUST_PROXY  behind a reverse proxy: count logins per X-Forwarded-For\n"
     "  OMNIROUTE_WORKERS    worker threads (default: number of CPUs)\n"
     "  OMNIROUTE_MAX_BODY_MB  request body cap (default 32)\n"
-    "  OMNIROUTE_LOG        error|warn|info|debug (default info)\n";
+    "  OMNIROUTE_LOG        error|warn|info|debug (default info)\n"
+    "  OMNIROUTE_ACCESS_LOG one JSON line per relayed request on stderr (default off)\n"
+    "  ENABLE_REQUEST_LOGS  keep redacted request/response summaries (default false)\n"
+    "  CALL_LOG_MAX_ENTRIES request-log rows kept (default 10000)\n"
+    "\n";
 
 static bool env_true(const char *name)
 {
@@ -82,16 +89,20 @@ static void app_free(or_app *app)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && or_cli_is_command(argv[1]))
+        return or_cli_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);
+            fputs(or_cli_usage, stdout);
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
             printf("omniroute %s\n", OR_VERSION);
             return 0;
         }
-        fprintf(stderr, "omniroute: unknown argument '%s'\n\n%s", argv[i], usage_text);
+        fprintf(stderr, "omniroute: unknown argument '%s'\n\n%s%s", argv[i], usage_text,
+                or_cli_usage);
         return 2;
     }
     or_log_init_from_env();
@@ -146,6 +157,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "omniroute: API key secret: %s\n", eb.msg);
         goto out;
     }
+    or_ops_config ops;
+    or_ops_config_from_env(&ops);
+    if (or_ops_start(&ops, app.data_dir, &eb) != OR_OK) {
+        fprintf(stderr, "omniroute: %s\n", eb.msg);
+        goto out;
+    }
 
     or_http_config cfg = {.host = app.host, .port = app.port};
     const char *workers = getenv("OMNIROUTE_WORKERS");
@@ -163,6 +180,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     or_http_server_free(srv);
+    or_ops_stop(); /* after the workers: they record into it */
     app_free(&app);
     curl_global_cleanup();
     return rc;
