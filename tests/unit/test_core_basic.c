@@ -46,8 +46,7 @@ static void check_member(const char *json, const char *key, const char *want)
 static void test_json_scan(void)
 {
     check_member("{\"model\":\"gpt-4o\"}", "model", "\"gpt-4o\"");
-    check_member(" { \"a\" : [1,{\"model\":2}], \"model\" : \"x\\\"y\" } ", "model",
-                 "\"x\\\"y\"");
+    check_member(" { \"a\" : [1,{\"model\":2}], \"model\" : \"x\\\"y\" } ", "model", "\"x\\\"y\"");
     check_member("{\"msg\":\"model\",\"model\":null}", "model", "null");
     check_member("{\"a\":{\"model\":1}}", "model", NULL); /* nested only */
     check_member("{\"models\":1}", "model", NULL);
@@ -67,6 +66,13 @@ static int64_t fake_wall(void *ud)
     return (int64_t) * (uint64_t *)ud;
 }
 
+static void counting_fill(void *buf, size_t n, void *ud)
+{
+    (void)ud;
+    for (size_t i = 0; i < n; i++)
+        ((unsigned char *)buf)[i] = (unsigned char)i;
+}
+
 static void test_clock_and_ids(void)
 {
     uint64_t now = 42;
@@ -83,6 +89,20 @@ static void test_clock_and_ids(void)
     or_uuid4(a);
     or_uuid4(b);
     CHECK(strlen(a) == 36 && a[14] == '4' && strcmp(a, b) != 0);
+    /* Pooled bytes: many small draws, never two equal 16-byte ones, uniform stays in range. */
+    unsigned char x[16], y[16];
+    for (int i = 0; i < 100; i++) {
+        or_rand_bytes(x, sizeof x);
+        or_rand_bytes(y, sizeof y);
+        CHECK(memcmp(x, y, sizeof x) != 0);
+        CHECK(or_rand_uniform(7) < 7 && or_rand_uniform(1) == 0);
+    }
+    unsigned char big[300];
+    or_rand_bytes(big, sizeof big);
+    or_rand_set(counting_fill, NULL);
+    or_uuid4(a);
+    CHECK_STR(a, "00010203-0405-4607-8809-0a0b0c0d0e0f");
+    or_rand_set(NULL, NULL);
 }
 
 int main(void)
