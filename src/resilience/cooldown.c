@@ -4,7 +4,6 @@
 #include "resilience/keymap.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,8 +92,16 @@ static bool make_key(char *out, size_t cap, or_fail_scope scope, const char *id,
         model = "";
     if (strchr(model, SEP))
         return false;
-    int n = snprintf(out, cap, "%d%c%s%c%s", (int)scope, SEP, id, SEP, model);
-    return n > 0 && (size_t)n < cap;
+    size_t il = strlen(id), ml = strlen(model);
+    if (il + ml + 3 >= cap) /* scope digit, two separators, the NUL */
+        return false;
+    _Static_assert(OR_SCOPE_COUNT <= 10, "a scope is one digit of the key");
+    out[0] = (char)('0' + scope);
+    out[1] = SEP;
+    memcpy(out + 2, id, il);
+    out[2 + il] = SEP;
+    memcpy(out + 3 + il, model, ml + 1);
+    return true;
 }
 
 typedef struct {
