@@ -292,21 +292,70 @@ static void usage_from_ir(relay *c, const json_t *u)
     }
 }
 
+/* snprintf(dst, cap, "%.*s", n, src), without the formatter: these copies run several times
+ * per request. */
+static void copy_str(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Text appended to a fixed buffer, truncated like snprintf; want counts what did not fit. */
+typedef struct {
+    char *p;
+    size_t cap, n, want;
+} sink;
+
+static void put(sink *k, const char *s)
+{
+    size_t len = strlen(s);
+    k->want += len;
+    if (k->n + len >= k->cap)
+        len = k->cap - 1 - k->n;
+    memcpy(k->p + k->n, s, len);
+    k->n += len;
+    k->p[k->n] = '\0';
+}
+
+static void put_u64(sink *k, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp - 1;
+    tmp[i] = '\0';
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(k, tmp + i);
+}
+
 static void reply_headers(relay *c, char *out, size_t cap, const char *retry_after)
 {
-    int n = snprintf(out, cap,
-                     "X-OmniRoute-Provider: %s\r\nX-OmniRoute-Model: %s\r\n"
-                     "X-OmniRoute-Request-Id: %s\r\nX-OmniRoute-Latency-Ms: %llu\r\n"
-                     "X-OmniRoute-Fallback-Attempts: %u\r\n",
-                     c->row.provider, c->row.model, c->row.request_id,
-                     (unsigned long long)(or_clock_mono_ms() - c->t0), c->attempts);
-    if (retry_after && retry_after[0] && n > 0 && (size_t)n < cap)
-        snprintf(out + n, cap - (size_t)n, "Retry-After: %s\r\n", retry_after);
+    sink k = {out, cap, 0, 0};
+    out[0] = '\0';
+    put(&k, "X-OmniRoute-Provider: ");
+    put(&k, c->row.provider);
+    put(&k, "\r\nX-OmniRoute-Model: ");
+    put(&k, c->row.model);
+    put(&k, "\r\nX-OmniRoute-Request-Id: ");
+    put(&k, c->row.request_id);
+    put(&k, "\r\nX-OmniRoute-Latency-Ms: ");
+    put_u64(&k, or_clock_mono_ms() - c->t0);
+    put(&k, "\r\nX-OmniRoute-Fallback-Attempts: ");
+    put_u64(&k, c->attempts);
+    put(&k, "\r\n");
+    if (retry_after && retry_after[0] && k.want < cap) {
+        put(&k, "Retry-After: ");
+        put(&k, retry_after);
+        put(&k, "\r\n");
+    }
 }
 
 static or_attempt attempt_id(relay *c, char *model, size_t cap)
 {
-    snprintf(model, cap, "%.*s", (int)c->t.model_len, c->t.model);
+    copy_str(model, cap, c->t.model, c->t.model_len);
     return (or_attempt){c->t.provider->id, c->t.conn->id, model};
 }
 
@@ -531,7 +580,7 @@ static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
     for (size_t i = 0; i < nh; i++) {
         or_retry_after_header(&c->ra, h[i].name, h[i].value, strlen(h[i].value));
         if (strcasecmp(h[i].name, "content-type") == 0)
-            snprintf(c->up_ctype, sizeof c->up_ctype, "%s", h[i].value);
+            copy_str(c->up_ctype, sizeof c->up_ctype, h[i].value, strlen(h[i].value));
         else if (strcasecmp(h[i].name, "retry-after") == 0)
             snprintf(c->retry_after, sizeof c->retry_after, "%s", h[i].value);
     }
@@ -777,10 +826,34 @@ static json_t *root_of(relay *c)
 }
 
 /* Passthrough: the client body with only `model` replaced by the provider's id. */
+/* The model as a JSON string: quoted by hand when nothing in it needs escaping (the usual
+ * case), else by jansson (which also refuses invalid UTF-8). */
+static char *quote_model(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
+           s[i] != '\\')
+        i++;
+    if (i < n) {
+        json_t *m = json_stringn(s, n);
+        char *q = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
+        json_decref(m);
+        return q;
+    }
+    char *q = malloc(n + 3);
+    if (q) {
+        q[0] = '"';
+        memcpy(q + 1, s, n);
+        q[n + 1] = '"';
+        q[n + 2] = '\0';
+    }
+    return q;
+}
+
 static or_err splice_model(relay *c, const or_buf *raw)
 {
-    json_t *m = json_stringn(c->t.model, c->t.model_len);
-    char *quoted = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
+    char *quoted = quote_model(c->t.model, c->t.model_len);
+    json_t *m = NULL;
     or_err err = OR_ENOMEM;
     size_t a, b;
     if (!quoted)
@@ -800,7 +873,8 @@ static or_err splice_model(relay *c, const or_buf *raw)
     }
     /* An escaped key the scanner does not match: re-serialize instead. */
     json_t *copy = json_deep_copy(root_of(c));
-    if (copy && json_object_set(copy, "model", m) == 0)
+    m = json_stringn(c->t.model, c->t.model_len);
+    if (copy && m && json_object_set(copy, "model", m) == 0)
         c->body = json_dumps(copy, JSON_COMPACT);
     json_decref(copy);
     if (c->body) {
@@ -872,7 +946,9 @@ static or_err build_headers(relay *c)
         c->auth = malloc(kl + 8);
         if (!c->auth)
             return OR_ENOMEM;
-        snprintf(c->auth, kl + 8, "%s%s", st == OR_AUTH_BEARER ? "Bearer " : "", key);
+        size_t pl = st == OR_AUTH_BEARER ? 7 : 0;
+        memcpy(c->auth, "Bearer ", pl);
+        memcpy(c->auth + pl, key, kl + 1);
         add_header(c, names[st], c->auth);
     }
     if (c->t.provider->headers) {
@@ -913,9 +989,10 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
         c->enc = c->cf->enc_new(&c->copts);
     or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
     or_retry_after_init(&c->ra);
-    snprintf(c->row.provider, sizeof c->row.provider, "%s", c->t.provider->id);
-    snprintf(c->row.model, sizeof c->row.model, "%.*s", (int)c->t.model_len, c->t.model);
-    snprintf(c->row.connection_id, sizeof c->row.connection_id, "%s", c->t.conn->id);
+    copy_str(c->row.provider, sizeof c->row.provider, c->t.provider->id, strlen(c->t.provider->id));
+    copy_str(c->row.model, sizeof c->row.model, c->t.model, c->t.model_len);
+    copy_str(c->row.connection_id, sizeof c->row.connection_id, c->t.conn->id,
+             strlen(c->t.conn->id));
 
     or_err e;
     if (c->translate)
@@ -939,7 +1016,7 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
     const char *root_url;
     size_t rlen = or_target_api_root(&c->t, &root_url);
     char model[256];
-    snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+    copy_str(model, sizeof model, c->t.model, c->t.model_len);
     e = c->path && !c->translate
             ? (or_buf_append(&c->url, root_url, rlen) == OR_OK ? or_buf_puts(&c->url, c->path)
                                                                : OR_ETOOBIG)
@@ -1030,7 +1107,7 @@ static bool pick_account(relay *c)
     or_account_info info[MAX_CANDIDATES];
     int64_t now = or_clock_wall_ms();
     char model[256];
-    snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+    copy_str(model, sizeof model, c->t.model, c->t.model_len);
     for (size_t i = 0; i < c->ncands; i++) {
         const or_conn *k = &c->snap->conns[c->cands[i]];
         or_cooldown_info ci = {0};
@@ -1186,7 +1263,7 @@ static void next_attempt(relay *c)
             if (c->probe_tok) { /* a probe slot nobody used */
                 char model[256];
                 or_attempt a = {c->t.provider->id, "", model};
-                snprintf(model, sizeof model, "%.*s", (int)c->t.model_len, c->t.model);
+                copy_str(model, sizeof model, c->t.model, c->t.model_len);
                 or_resilience_on_abort(&c->rt->res, &a, c->probe_tok);
                 c->probe_tok = 0;
             }
@@ -1268,9 +1345,9 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     c->row.ts_ms = or_clock_wall_ms();
     c->row.stream = o->stream;
     or_uuid4(c->row.request_id);
-    snprintf(c->row.endpoint, sizeof c->row.endpoint, "%s", o->endpoint);
-    snprintf(c->row.model, sizeof c->row.model, "%s", o->model);
-    snprintf(c->client_model, sizeof c->client_model, "%s", o->model);
+    copy_str(c->row.endpoint, sizeof c->row.endpoint, o->endpoint, strlen(o->endpoint));
+    copy_str(c->row.model, sizeof c->row.model, o->model, strlen(o->model));
+    copy_str(c->client_model, sizeof c->client_model, o->model, strlen(o->model));
     c->copts = (or_fmt_opts){.stream = o->stream,
                              .gemini_sse = o->gemini_sse,
                              .include_usage = true,
