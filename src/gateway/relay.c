@@ -71,6 +71,7 @@ typedef struct {
 struct relay {
     /* ---- the request ---- */
     or_http_req *req;
+    or_ops_req ops; /* what ops/ needs from req, copied at start: record() may outlive req */
     or_app *app;
     or_routing *rt;
     const or_fmt *cf;
@@ -217,6 +218,7 @@ static void relay_free(relay *c)
         return;
     }
     attempt_clear(c);
+    or_ops_release(&c->ops);
     or_sse_lines_free(&c->lines);
     or_sse_events_free(&c->events);
     or_buf_free(&c->url);
@@ -269,7 +271,7 @@ static void record(relay *c, int status, const char *error)
     if (error)
         snprintf(c->row.error, sizeof c->row.error, "%.199s", error);
     or_store_usage_record(c->app->store, &c->row);
-    or_ops_record(c->req, &c->row, c->reply.len ? c->reply.data : NULL, c->reply.len);
+    or_ops_record(&c->ops, &c->row, c->reply.len ? c->reply.data : NULL, c->reply.len);
 }
 
 static void usage_from_ir(relay *c, const json_t *u)
@@ -1324,6 +1326,7 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
         return;
     }
     c->req = req;
+    or_ops_capture(&c->ops, req);
     c->app = app;
     c->rt = &app->routing;
     c->cf = cf;

@@ -1,8 +1,10 @@
 /*
- * metrics.c — see metrics.h. Each family is an open-addressing table of label sets: slots are
- * atomic pointers, filled once and never moved or removed, so readers (observers, render)
- * never lock; only an insert takes the family's mutex. The table has at least twice as many
- * slots as it may ever hold series, so a probe always reaches an empty slot.
+ * metrics.c — see metrics.h. Label sets live in open-addressing tables: slots are atomic
+ * pointers, filled once and never moved or removed, so readers (observers, render) never lock;
+ * only an insert takes the table's mutex. A table has at least twice as many slots as it may
+ * ever hold series, so a probe always reaches an empty slot. A request makes one lookup (its
+ * endpoint, provider, model series holds every per-request value); errors, rarer, have a table
+ * of their own.
  */
 #include "ops/metrics.h"
 
@@ -31,15 +33,6 @@ static const uint32_t ttft_bounds[] = {10,   25,   50,   100,   250,   500,
 #define NLAT (sizeof lat_bounds / sizeof lat_bounds[0])
 #define NTTFT (sizeof ttft_bounds / sizeof ttft_bounds[0])
 
-/* Value layout of a latency series: buckets (+Inf last), sum; then the same for TTFT. */
-enum {
-    LAT_BUCKETS = 0,
-    LAT_SUM = LAT_BUCKETS + NLAT + 1,
-    TTFT_BUCKETS,
-    TTFT_SUM = TTFT_BUCKETS + NTTFT + 1,
-    LAT_NVALS
-};
-
 /* Status classes of omniroute_requests_total: 1xx … 5xx, then anything else. */
 static const char *const status_classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
 #define NCLASSES (sizeof status_classes / sizeof status_classes[0])
@@ -47,15 +40,33 @@ static const char *const status_classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx", 
 static const char *const token_types[] = {"input", "output", "cached", "reasoning"};
 #define NTOKENS (sizeof token_types / sizeof token_types[0])
 
+/* Values of a request series (endpoint, provider, model). Tokens and the histograms are kept
+ * here too, so a request costs one lookup; render sums them by (provider, model) and by
+ * provider. */
+enum {
+    V_CLASS = 0,
+    V_TOKENS = V_CLASS + NCLASSES,
+    V_LAT = V_TOKENS + NTOKENS, /* buckets, +Inf last */
+    V_LAT_SUM = V_LAT + NLAT + 1,
+    V_TTFT,
+    V_TTFT_SUM = V_TTFT + NTTFT + 1,
+    V_REQ_N
+};
+
+/* Counters are sharded by thread: a worker adds to its own cache lines (no contention between
+ * workers); render sums the shards. Threads beyond NSHARDS share shards (still atomic). */
+#define NSHARDS 16
+#define LINE 64
+
 typedef struct {
     uint32_t hash;
     uint16_t len;
     char key[KEY_MAX];
-    _Atomic uint64_t v[];
+    _Atomic uint64_t *v; /* NSHARDS rows of `stride` values, cache-line aligned */
 } series;
 
 typedef struct {
-    size_t nlabels, nvals;
+    size_t nlabels, nvals, stride;
     size_t fold;        /* index of the label replaced by "other" when folding */
     size_t limit, hard; /* series allowed before folding; with the fold reserve */
     size_t nslots;      /* a power of two, > 2 * hard */
@@ -66,23 +77,57 @@ typedef struct {
 } table;
 
 struct or_metrics {
-    table req; /* endpoint, provider, model → count per status class */
+    table req; /* endpoint, provider, model → classes, tokens, latency, TTFT */
     table err; /* provider, code → count */
-    table tok; /* provider, model → tokens per type */
-    table lat; /* provider → latency and TTFT histograms */
     atomic_uint_fast64_t folded;
 };
 
+static atomic_uint next_shard;
+static _Thread_local unsigned my_shard = NSHARDS; /* NSHARDS: not assigned yet */
+
+static unsigned shard(void)
+{
+    if (my_shard == NSHARDS)
+        my_shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % NSHARDS;
+    return my_shard;
+}
+
 /* ---- label sets ---- */
 
-static uint32_t fnv1a(const char *p, size_t n)
+/* A multiplicative hash over 8-byte words (keys are ~50 bytes; a byte-at-a-time hash was a
+ * third of an observation's cost). */
+static uint32_t key_hash(const char *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 16777619u;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = ((h << 5 | h >> 59) ^ w) * 0x517CC1B727220A95ull;
     }
-    return h;
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = ((h << 5 | h >> 59) ^ w) * 0x517CC1B727220A95ull;
+    }
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+/* True when p[0..n) holds a control byte (< 0x20 or DEL); 8 bytes at a time, since labels
+ * almost never do. */
+static bool has_control(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t del = w ^ (0x7f * ones);
+        if (((w - 0x20 * ones) & ~w & high) || ((del - ones) & ~del & high))
+            return true;
+    }
+    for (; n; p++, n--)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return true;
+    return false;
 }
 
 /* Label values joined by SEP, each cut to LABEL_MAX bytes at a UTF-8 boundary; control bytes
@@ -100,23 +145,40 @@ static size_t build_key(char *out, const char *const *vals, size_t n)
         }
         if (i)
             out[len++] = SEP;
-        for (size_t k = 0; k < vl; k++)
-            out[len++] = (unsigned char)v[k] < 0x20 || v[k] == 0x7f ? '?' : v[k];
+        memcpy(out + len, v, vl);
+        if (has_control(v, vl))
+            for (size_t k = len; k < len + vl; k++)
+                if ((unsigned char)out[k] < 0x20 || out[k] == 0x7f)
+                    out[k] = '?';
+        len += vl;
     }
     return len;
 }
 
 static series *series_new(const table *t, const char *key, size_t len, uint32_t h)
 {
-    series *s = calloc(1, sizeof *s + t->nvals * sizeof s->v[0]);
-    if (!s)
+    size_t bytes = NSHARDS * t->stride * sizeof(_Atomic uint64_t);
+    series *s = calloc(1, sizeof *s);
+    void *v = aligned_alloc(LINE, bytes);
+    if (!s || !v) {
+        free(s);
+        free(v);
         return NULL;
+    }
+    s->v = v;
+    for (size_t i = 0; i < NSHARDS * t->stride; i++)
+        atomic_init(&s->v[i], 0);
     s->hash = h;
     s->len = (uint16_t)len;
     memcpy(s->key, key, len);
-    for (size_t i = 0; i < t->nvals; i++)
-        atomic_init(&s->v[i], 0);
     return s;
+}
+
+static void series_free(series *s)
+{
+    if (s)
+        free((void *)s->v);
+    free(s);
 }
 
 static series *lookup(table *t, const char *key, size_t len, uint32_t h)
@@ -157,23 +219,23 @@ static series *series_for(or_metrics *m, table *t, const char **vals)
 {
     char key[KEY_MAX];
     size_t len = build_key(key, vals, t->nlabels);
-    uint32_t h = fnv1a(key, len);
+    uint32_t h = key_hash(key, len);
     series *s = lookup(t, key, len, h);
     if (s || (s = insert(t, key, len, h, t->limit)))
         return s;
     atomic_fetch_add_explicit(&m->folded, 1, memory_order_relaxed);
     vals[t->fold] = "other";
     len = build_key(key, vals, t->nlabels);
-    h = fnv1a(key, len);
+    h = key_hash(key, len);
     if ((s = lookup(t, key, len, h)) || (s = insert(t, key, len, h, t->hard)))
         return s;
     return t->overflow;
 }
 
-static void add(series *s, size_t i, uint64_t n)
+static void add(const table *t, series *s, unsigned sh, size_t i, uint64_t n)
 {
     if (n)
-        atomic_fetch_add_explicit(&s->v[i], n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->v[sh * t->stride + i], n, memory_order_relaxed);
 }
 
 /* ---- lifetime ---- */
@@ -181,8 +243,10 @@ static void add(series *s, size_t i, uint64_t n)
 static int table_init(table *t, size_t nlabels, size_t nvals, size_t fold,
                       const or_metrics_limits *lim)
 {
+    size_t per_line = LINE / sizeof(uint64_t);
     t->nlabels = nlabels;
     t->nvals = nvals;
+    t->stride = (nvals + per_line - 1) / per_line * per_line;
     t->fold = fold;
     t->limit = lim->max_series;
     t->hard = lim->max_series + lim->fold_reserve;
@@ -199,16 +263,16 @@ static int table_init(table *t, size_t nlabels, size_t nvals, size_t fold,
     const char *vals[MAX_LABELS] = {"other", "other", "other"};
     char key[KEY_MAX];
     size_t len = build_key(key, vals, nlabels);
-    t->overflow = series_new(t, key, len, fnv1a(key, len));
+    t->overflow = series_new(t, key, len, key_hash(key, len));
     return t->overflow ? 0 : -1;
 }
 
 static void table_free(table *t)
 {
     for (size_t i = 0; t->slots && i < t->nslots; i++)
-        free(atomic_load_explicit(&t->slots[i], memory_order_relaxed));
+        series_free(atomic_load_explicit(&t->slots[i], memory_order_relaxed));
     free(t->slots);
-    free(t->overflow);
+    series_free(t->overflow);
     pthread_mutex_destroy(&t->mu);
 }
 
@@ -223,8 +287,7 @@ or_metrics *or_metrics_new(const or_metrics_limits *lim)
     if (!m)
         return NULL;
     atomic_init(&m->folded, 0);
-    if (table_init(&m->req, 3, NCLASSES, 2, &l) || table_init(&m->err, 2, 1, 0, &l) ||
-        table_init(&m->tok, 2, NTOKENS, 1, &l) || table_init(&m->lat, 1, LAT_NVALS, 0, &l)) {
+    if (table_init(&m->req, 3, V_REQ_N, 2, &l) || table_init(&m->err, 2, 1, 0, &l)) {
         or_metrics_free(m);
         return NULL;
     }
@@ -237,8 +300,6 @@ void or_metrics_free(or_metrics *m)
         return;
     table_free(&m->req);
     table_free(&m->err);
-    table_free(&m->tok);
-    table_free(&m->lat);
     free(m);
 }
 
@@ -281,84 +342,118 @@ void or_metrics_observe(or_metrics *m, const or_metrics_sample *s)
 {
     if (!m || !s)
         return;
+    unsigned sh = shard();
     const char *provider = s->provider ? s->provider : "";
-    const char *model = s->model ? s->model : "";
     size_t cls = s->status >= 100 && s->status <= 599 ? (size_t)(s->status / 100 - 1) : 5;
 
-    const char *rv[3] = {s->endpoint ? s->endpoint : "", provider, model};
-    add(series_for(m, &m->req, rv), cls, 1);
-
+    const char *rv[3] = {s->endpoint ? s->endpoint : "", provider, s->model ? s->model : ""};
+    table *t = &m->req;
+    series *r = series_for(m, t, rv);
+    add(t, r, sh, V_CLASS + cls, 1);
+    add(t, r, sh, V_TOKENS + 0, nonneg(s->tokens_in));
+    add(t, r, sh, V_TOKENS + 1, nonneg(s->tokens_out));
+    add(t, r, sh, V_TOKENS + 2, nonneg(s->tokens_cached));
+    add(t, r, sh, V_TOKENS + 3, nonneg(s->tokens_reasoning));
+    if (*provider) { /* no provider, no upstream: nothing to time per provider */
+        add(t, r, sh, V_LAT + bucket_of(lat_bounds, NLAT, s->latency_ms), 1);
+        add(t, r, sh, V_LAT_SUM, s->latency_ms);
+        if (s->ttft_ms) {
+            add(t, r, sh, V_TTFT + bucket_of(ttft_bounds, NTTFT, s->ttft_ms), 1);
+            add(t, r, sh, V_TTFT_SUM, s->ttft_ms);
+        }
+    }
     if (s->status >= 400) {
         char code[16];
         snprintf(code, sizeof code, "%d", s->status);
         const char *ev[2] = {provider, code};
-        add(series_for(m, &m->err, ev), 0, 1);
-    }
-    if (s->tokens_in > 0 || s->tokens_out > 0 || s->tokens_cached > 0 || s->tokens_reasoning > 0) {
-        const char *tv[2] = {provider, model};
-        series *t = series_for(m, &m->tok, tv);
-        add(t, 0, nonneg(s->tokens_in));
-        add(t, 1, nonneg(s->tokens_out));
-        add(t, 2, nonneg(s->tokens_cached));
-        add(t, 3, nonneg(s->tokens_reasoning));
-    }
-    if (!*provider)
-        return; /* no upstream was involved: nothing to time per provider */
-    const char *lv[1] = {provider};
-    series *l = series_for(m, &m->lat, lv);
-    add(l, LAT_BUCKETS + bucket_of(lat_bounds, NLAT, s->latency_ms), 1);
-    add(l, LAT_SUM, s->latency_ms);
-    if (s->ttft_ms) {
-        add(l, TTFT_BUCKETS + bucket_of(ttft_bounds, NTTFT, s->ttft_ms), 1);
-        add(l, TTFT_SUM, s->ttft_ms);
+        add(&m->err, series_for(m, &m->err, ev), sh, 0, 1);
     }
 }
 
 /* ---- rendering ---- */
 
-static uint64_t load(series *s, size_t i)
+/* A series' values summed over the shards into out[0..nvals). */
+static void sum_shards(const table *t, const series *s, uint64_t *out)
 {
-    return atomic_load_explicit(&s->v[i], memory_order_relaxed);
+    for (size_t i = 0; i < t->nvals; i++) {
+        uint64_t v = 0;
+        for (size_t k = 0; k < NSHARDS; k++)
+            v += atomic_load_explicit(&s->v[k * t->stride + i], memory_order_relaxed);
+        out[i] = v;
+    }
 }
 
-static int by_key(const void *a, const void *b)
+/* What a family groups by: a span of the key (whole, after the first label, or the second
+ * label alone). */
+typedef struct {
+    const series *s;
+    const char *g; /* group key (a span of s->key) */
+    size_t glen;
+} view;
+
+static int by_group(const void *a, const void *b)
 {
-    const series *x = *(series *const *)a, *y = *(series *const *)b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->key, y->key, n);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
+    const view *x = a, *y = b;
+    size_t n = x->glen < y->glen ? x->glen : y->glen;
+    int c = memcmp(x->g, y->g, n);
+    return c ? c : (x->glen > y->glen) - (x->glen < y->glen);
 }
 
-/* The table's series sorted by labels (the overflow one last, when it holds anything), or
- * NULL when out of memory. */
-static series **collect(table *t, size_t *count)
+typedef enum { GROUP_ALL, GROUP_TAIL, GROUP_SECOND } group_by;
+
+static void group_span(const series *s, group_by g, const char **p, size_t *len)
 {
-    series **all = calloc(t->nslots + 1, sizeof *all);
+    const char *k = s->key, *end = s->key + s->len;
+    const char *sep1 = memchr(k, SEP, s->len);
+    if (g == GROUP_ALL || !sep1) {
+        *p = k;
+        *len = s->len;
+        return;
+    }
+    const char *tail = sep1 + 1;
+    const char *sep2 = memchr(tail, SEP, (size_t)(end - tail));
+    *p = tail;
+    *len = g == GROUP_TAIL || !sep2 ? (size_t)(end - tail) : (size_t)(sep2 - tail);
+}
+
+/* The table's series (the overflow one too when it holds anything) as views sorted by group,
+ * or NULL when out of memory. */
+static view *collect(const table *t, group_by g, size_t *count)
+{
+    view *all = calloc(t->nslots + 1, sizeof *all);
+    uint64_t *vals = malloc(t->nvals * sizeof *vals);
     size_t n = 0;
-    if (!all)
+    if (!all || !vals) {
+        free(all);
+        free(vals);
         return NULL;
+    }
     for (size_t i = 0; i < t->nslots; i++) {
         series *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
         if (s)
-            all[n++] = s;
+            all[n++].s = s;
     }
-    qsort(all, n, sizeof *all, by_key);
+    sum_shards(t, t->overflow, vals);
     for (size_t i = 0; i < t->nvals; i++) {
-        if (load(t->overflow, i)) {
-            all[n++] = t->overflow;
+        if (vals[i]) {
+            all[n++].s = t->overflow;
             break;
         }
     }
+    free(vals);
+    for (size_t i = 0; i < n; i++)
+        group_span(all[i].s, g, &all[i].g, &all[i].glen);
+    qsort(all, n, sizeof *all, by_group);
     *count = n;
     return all;
 }
 
-/* Splits a key into label name/value pairs: {names[0], vals[0], …, NULL}. */
-static void labels_of(const series *s, const char *const *names, size_t n, char *scratch,
+/* Splits a group key into label name/value pairs: {names[0], vals[0], …, NULL}. */
+static void labels_of(const char *g, size_t glen, const char *const *names, size_t n, char *scratch,
                       const char **out)
 {
-    memcpy(scratch, s->key, s->len);
-    scratch[s->len] = '\0';
+    memcpy(scratch, g, glen);
+    scratch[glen] = '\0';
     char *p = scratch;
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = names[i];
@@ -374,7 +469,7 @@ static void labels_of(const series *s, const char *const *names, size_t n, char 
     out[2 * n] = NULL;
 }
 
-static or_err histogram(or_buf *b, const char *name, const char *const *labels, series *s,
+static or_err histogram(or_buf *b, const char *name, const char *const *labels, const uint64_t *v,
                         size_t first, const uint32_t *bounds, size_t nb)
 {
     char bucket[96], sum[96], count[96], le[32];
@@ -384,60 +479,67 @@ static or_err histogram(or_buf *b, const char *name, const char *const *labels, 
     uint64_t cum = 0;
     or_err rc = OR_OK;
     for (size_t i = 0; rc == OR_OK && i <= nb; i++) {
-        cum += load(s, first + i);
+        cum += v[first + i];
         if (i < nb)
             snprintf(le, sizeof le, "%g", bounds[i] / 1000.0);
         rc = or_expo_u64_x(b, bucket, labels, "le", i < nb ? le : "+Inf", cum);
     }
     if (rc == OR_OK)
-        rc = or_expo_f64(b, sum, labels, (double)load(s, first + nb + 1) / 1000.0);
+        rc = or_expo_f64(b, sum, labels, (double)v[first + nb + 1] / 1000.0);
     if (rc == OR_OK)
         rc = or_expo_u64(b, count, labels, cum); /* the +Inf bucket, by definition */
     return rc;
 }
 
-typedef or_err (*emit_fn)(or_buf *b, series *s, const char *const *labels);
+static uint64_t span_total(const uint64_t *v, size_t first, size_t n)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < n; i++)
+        t += v[first + i];
+    return t;
+}
 
-static or_err emit_requests(or_buf *b, series *s, const char *const *labels)
+typedef or_err (*emit_fn)(or_buf *b, const uint64_t *v, const char *const *labels);
+
+static or_err emit_requests(or_buf *b, const uint64_t *v, const char *const *labels)
 {
     or_err rc = OR_OK;
-    for (size_t c = 0; rc == OR_OK && c < NCLASSES; c++) {
-        uint64_t v = load(s, c);
-        if (v)
+    for (size_t c = 0; rc == OR_OK && c < NCLASSES; c++)
+        if (v[V_CLASS + c])
             rc = or_expo_u64_x(b, "omniroute_requests_total", labels, "status", status_classes[c],
-                               v);
-    }
+                               v[V_CLASS + c]);
     return rc;
 }
 
-static or_err emit_errors(or_buf *b, series *s, const char *const *labels)
+static or_err emit_errors(or_buf *b, const uint64_t *v, const char *const *labels)
 {
-    return or_expo_u64(b, "omniroute_request_errors_total", labels, load(s, 0));
+    return or_expo_u64(b, "omniroute_request_errors_total", labels, v[0]);
 }
 
-static or_err emit_tokens(or_buf *b, series *s, const char *const *labels)
+static or_err emit_tokens(or_buf *b, const uint64_t *v, const char *const *labels)
 {
     or_err rc = OR_OK;
+    if (!span_total(v, V_TOKENS, NTOKENS))
+        return OR_OK;
     for (size_t i = 0; rc == OR_OK && i < NTOKENS; i++)
-        rc = or_expo_u64_x(b, "omniroute_tokens_total", labels, "type", token_types[i], load(s, i));
+        rc = or_expo_u64_x(b, "omniroute_tokens_total", labels, "type", token_types[i],
+                           v[V_TOKENS + i]);
     return rc;
 }
 
-static or_err emit_latency(or_buf *b, series *s, const char *const *labels)
+static or_err emit_latency(or_buf *b, const uint64_t *v, const char *const *labels)
 {
-    return histogram(b, "omniroute_request_duration_seconds", labels, s, LAT_BUCKETS, lat_bounds,
-                     NLAT);
+    if (!span_total(v, V_LAT, NLAT + 1))
+        return OR_OK;
+    return histogram(b, "omniroute_request_duration_seconds", labels, v, V_LAT, lat_bounds, NLAT);
 }
 
-static or_err emit_ttft(or_buf *b, series *s, const char *const *labels)
+static or_err emit_ttft(or_buf *b, const uint64_t *v, const char *const *labels)
 {
-    uint64_t any = 0;
-    for (size_t i = 0; i <= NTTFT; i++)
-        any += load(s, TTFT_BUCKETS + i);
-    if (!any)
+    if (!span_total(v, V_TTFT, NTTFT + 1))
         return OR_OK;
-    return histogram(b, "omniroute_time_to_first_token_seconds", labels, s, TTFT_BUCKETS,
-                     ttft_bounds, NTTFT);
+    return histogram(b, "omniroute_time_to_first_token_seconds", labels, v, V_TTFT, ttft_bounds,
+                     NTTFT);
 }
 
 static const char *const req_labels[] = {"endpoint", "provider", "model"};
@@ -447,54 +549,69 @@ static const char *const lat_labels[] = {"provider"};
 
 static const struct {
     size_t table_off;
+    group_by group;
     const char *name, *type, *help;
     const char *const *labels;
+    size_t nlabels;
     emit_fn emit;
 } families[] = {
-    {offsetof(or_metrics, req), "omniroute_requests_total", "counter",
-     "Requests relayed, by endpoint, provider, model and status class", req_labels, emit_requests},
-    {offsetof(or_metrics, err), "omniroute_request_errors_total", "counter",
-     "Requests answered with an error status (>= 400), by provider and status code", err_labels,
+    {offsetof(or_metrics, req), GROUP_ALL, "omniroute_requests_total", "counter",
+     "Requests relayed, by endpoint, provider, model and status class", req_labels, 3,
+     emit_requests},
+    {offsetof(or_metrics, err), GROUP_ALL, "omniroute_request_errors_total", "counter",
+     "Requests answered with an error status (>= 400), by provider and status code", err_labels, 2,
      emit_errors},
-    {offsetof(or_metrics, tok), "omniroute_tokens_total", "counter",
-     "Tokens reported by providers, by provider, model and type", tok_labels, emit_tokens},
-    {offsetof(or_metrics, lat), "omniroute_request_duration_seconds", "histogram",
-     "Time from the request head to the last byte of the reply, per provider", lat_labels,
+    {offsetof(or_metrics, req), GROUP_TAIL, "omniroute_tokens_total", "counter",
+     "Tokens reported by providers, by provider, model and type", tok_labels, 2, emit_tokens},
+    {offsetof(or_metrics, req), GROUP_SECOND, "omniroute_request_duration_seconds", "histogram",
+     "Time from the request head to the last byte of the reply, per provider", lat_labels, 1,
      emit_latency},
-    {offsetof(or_metrics, lat), "omniroute_time_to_first_token_seconds", "histogram",
-     "Time from the request head to the first byte sent to the client, per provider", lat_labels,
+    {offsetof(or_metrics, req), GROUP_SECOND, "omniroute_time_to_first_token_seconds", "histogram",
+     "Time from the request head to the first byte sent to the client, per provider", lat_labels, 1,
      emit_ttft},
 };
 
-or_err or_metrics_render(or_metrics *m, or_buf *out)
+/* One family: each run of series with the same group key is summed and emitted once. */
+static or_err render_family(or_metrics *m, size_t f, or_buf *out)
 {
-    if (!m)
-        return OR_OK;
-    or_err rc = OR_OK;
+    const table *t = (const table *)((const char *)m + families[f].table_off);
+    size_t n = 0;
+    view *all = collect(t, families[f].group, &n);
+    uint64_t *sum = calloc(t->nvals, sizeof *sum), *one = calloc(t->nvals, sizeof *one);
     char scratch[KEY_MAX + 1];
     const char *labels[2 * MAX_LABELS + 1];
-    for (size_t f = 0; rc == OR_OK && f < sizeof families / sizeof families[0]; f++) {
-        table *t = (table *)((char *)m + families[f].table_off);
-        size_t n = 0;
-        series **all = collect(t, &n);
-        if (!all)
-            return OR_ENOMEM;
+    or_err rc = all && sum && one ? OR_OK : OR_ENOMEM;
+    if (rc == OR_OK)
         rc = or_expo_family(out, families[f].name, families[f].type, families[f].help);
-        for (size_t i = 0; rc == OR_OK && i < n; i++) {
-            labels_of(all[i], families[f].labels, t->nlabels, scratch, labels);
-            rc = families[f].emit(out, all[i], labels);
+    for (size_t i = 0; rc == OR_OK && i < n;) {
+        memset(sum, 0, t->nvals * sizeof *sum);
+        size_t j = i;
+        for (; j < n && by_group(&all[i], &all[j]) == 0; j++) {
+            sum_shards(t, all[j].s, one);
+            for (size_t k = 0; k < t->nvals; k++)
+                sum[k] += one[k];
         }
-        free(all);
+        labels_of(all[i].g, all[i].glen, families[f].labels, families[f].nlabels, scratch, labels);
+        rc = families[f].emit(out, sum, labels);
+        i = j;
     }
+    free(all);
+    free(sum);
+    free(one);
+    return rc;
+}
+
+or_err or_metrics_render(or_metrics *m, or_buf *out)
+{
+    or_err rc = OR_OK;
+    for (size_t f = 0; m && rc == OR_OK && f < sizeof families / sizeof families[0]; f++)
+        rc = render_family(m, f, out);
     return rc;
 }
 
 size_t or_metrics_series(or_metrics *m)
 {
-    if (!m)
-        return 0;
-    return atomic_load(&m->req.n) + atomic_load(&m->err.n) + atomic_load(&m->tok.n) +
-           atomic_load(&m->lat.n);
+    return m ? atomic_load(&m->req.n) + atomic_load(&m->err.n) : 0;
 }
 
 uint64_t or_metrics_folded(or_metrics *m)

@@ -10,15 +10,21 @@
  *   omniroute_request_duration_seconds{provider}               histogram, head to last byte
  *   omniroute_time_to_first_token_seconds{provider}            histogram, head to first byte
  *
- * Bounded cardinality: each family holds at most `max_series` label sets. Past that, a new
- * set is folded: its model (or provider, where there is no model) becomes "other", using up to
- * `fold_reserve` more sets; past those, everything lands in one all-"other" set. Label values
- * are cut to 128 bytes (at a UTF-8 boundary).
+ * Storage: one series per (endpoint, provider, model) holds every per-request value (status
+ * classes, tokens, both histograms); render sums them by (provider, model) and by provider.
+ * Errors have a table of (provider, code) of their own.
  *
- * Threads: or_metrics_observe is lock-free once a label set exists (relaxed atomic adds); the
- * first observation of a new set takes the family's mutex to insert it. Render runs on any
- * thread concurrently with observers; a histogram's _count is derived from its buckets, so a
- * scrape is always self-consistent. Series are never removed while the registry lives.
+ * Bounded cardinality: each table holds at most `max_series` label sets. Past that, a new set
+ * is folded: its model (errors: its provider) becomes "other", using up to `fold_reserve` more
+ * sets; past those, everything lands in one all-"other" set. Label values are cut to 128 bytes
+ * (at a UTF-8 boundary).
+ *
+ * Threads: or_metrics_observe is lock-free once a label set exists: relaxed atomic adds into
+ * the calling thread's shard of the series (shards are cache-line separated, so workers do not
+ * contend); the first observation of a new set takes the table's mutex to insert it. Render
+ * runs on any thread concurrently with observers, summing the shards; a histogram's _count is
+ * derived from its buckets, so a scrape is always self-consistent. Series are never removed
+ * while the registry lives.
  */
 #ifndef OR_OPS_METRICS_H
 #define OR_OPS_METRICS_H
@@ -32,8 +38,8 @@
 typedef struct or_metrics or_metrics;
 
 typedef struct {
-    size_t max_series;   /* per family; default 2000 */
-    size_t fold_reserve; /* per family; default 256 */
+    size_t max_series;   /* per table; default 2000 */
+    size_t fold_reserve; /* per table; default 256 */
 } or_metrics_limits;
 
 /* One finished request, as the request path saw it. Strings are borrowed for the call. */

@@ -106,9 +106,9 @@ static or_err json_str(or_buf *b, const char *s)
     return rc == OR_OK ? or_buf_append(b, "\"", 1) : rc;
 }
 
-or_err or_ops_access_line(const or_ops_request *r, int64_t now_ms, or_buf *out)
+or_err or_ops_access_line(const or_ops_req *r, const or_usage_row *row, size_t bytes_out,
+                          int64_t now_ms, or_buf *out)
 {
-    const or_usage_row *row = r->row;
     char ts[32];
     or_ops_iso_time(now_ms, ts);
     or_err rc = or_buf_printf(out, "{\"ts\":\"%s\",\"request_id\":", ts);
@@ -135,18 +135,18 @@ or_err or_ops_access_line(const or_ops_request *r, int64_t now_ms, or_buf *out)
         rc = or_buf_printf(out,
                            ",\"stream\":%s,\"bytes_in\":%zu,\"bytes_out\":%zu,\"tokens_in\":%lld,"
                            "\"tokens_out\":%lld}\n",
-                           row->stream ? "true" : "false", r->body_len, r->reply_len,
+                           row->stream ? "true" : "false", r->body_len, bytes_out,
                            (long long)row->tokens_in, (long long)row->tokens_out);
     if (rc == OR_OK)
         or_redact_utf8(out);
     return rc;
 }
 
-static void access_log(const or_ops_request *r)
+static void access_log(const or_ops_req *r, const or_usage_row *row, size_t bytes_out)
 {
     or_buf line;
     or_buf_init(&line, ACCESS_LINE_MAX);
-    if (or_ops_access_line(r, or_clock_wall_ms(), &line) == OR_OK) {
+    if (or_ops_access_line(r, row, bytes_out, or_clock_wall_ms(), &line) == OR_OK) {
         /* One write per line: lines from several workers never interleave. */
         ssize_t w = write(STDERR_FILENO, line.data, line.len);
         (void)w;
@@ -156,102 +156,131 @@ static void access_log(const or_ops_request *r)
 
 /* ---- request logs ---- */
 
-static json_t *excerpt(const char *data, size_t len, size_t cap, bool redact_json)
+static json_t *excerpt(const char *data, size_t len, size_t cap)
 {
     or_buf b;
     or_buf_init(&b, 0);
-    bool cut;
-    if (redact_json) {
-        cut = or_redact_json(data ? data : "", data ? len : 0, cap, &b);
-    } else {
-        size_t n = len < cap ? len : cap;
-        cut = n < len;
-        if (n)
-            or_buf_append(&b, data, n);
-        or_redact_utf8(&b);
-    }
-    json_t *o = json_pack("{s:I, s:s%, s:b}", "bodyBytes", (json_int_t)len, "body",
-                          b.data ? b.data : "", b.len, "truncated", cut);
+    bool cut = or_redact_json(data ? data : "", data ? len : 0, cap, &b);
+    json_t *o = json_pack("{s:s%, s:I, s:b}", "body", b.data ? b.data : "", b.len, "bodyBytes",
+                          (json_int_t)len, "truncated", cut);
     or_buf_free(&b);
     return o;
 }
 
-static json_t *headers_json(const char *const *h)
-{
-    json_t *o = json_object();
-    or_buf v;
-    or_buf_init(&v, 0);
-    for (size_t i = 0; o && h && h[i] && h[i + 1] && i < 2 * MAX_LOG_HEADERS; i += 2) {
-        or_buf_reset(&v);
-        if (or_redact_header(h[i])) {
-            or_buf_puts(&v, OR_REDACTED);
-        } else {
-            size_t n = strnlen(h[i + 1], HEADER_VALUE_MAX);
-            or_buf_append(&v, h[i + 1], n);
-            or_redact_utf8(&v);
-        }
-        or_buf name;
-        or_buf_init(&name, 0);
-        or_buf_append(&name, h[i], strnlen(h[i], 128));
-        for (size_t k = 0; k < name.len; k++)
-            name.data[k] = (char)(name.data[k] >= 'A' && name.data[k] <= 'Z' ? name.data[k] + 32
-                                                                             : name.data[k]);
-        or_redact_utf8(&name);
-        if (name.data)
-            json_object_set_new(o, name.data, json_stringn(v.data ? v.data : "", v.len));
-        or_buf_free(&name);
-    }
-    or_buf_free(&v);
-    return o;
-}
-
-/* A string from a fixed-size row field, made valid UTF-8 (client model names may not be). */
-static json_t *text(const char *s)
+/* A string made valid UTF-8 (client model names and paths may not be); null for empty. */
+static json_t *text(const char *s, size_t max)
 {
     if (!s || !*s)
         return json_null();
     or_buf b;
     or_buf_init(&b, 0);
-    or_buf_puts(&b, s);
+    or_buf_append(&b, s, strnlen(s, max));
     or_redact_utf8(&b);
     json_t *j = json_stringn(b.data ? b.data : "", b.len);
     or_buf_free(&b);
     return j ? j : json_null();
 }
 
-json_t *or_ops_log_entry(const or_ops_request *r, size_t body_cap)
+static json_t *headers_json(const char *const *h)
 {
-    const or_usage_row *row = r->row;
-    char ts[32];
+    json_t *o = json_object();
+    char name[129];
+    for (size_t i = 0; o && h && h[i] && h[i + 1] && i < 2 * MAX_LOG_HEADERS; i += 2) {
+        size_t n = strnlen(h[i], sizeof name - 1);
+        for (size_t k = 0; k < n; k++) /* header names are ASCII tokens (the parser checks) */
+            name[k] = (char)(h[i][k] >= 'A' && h[i][k] <= 'Z' ? h[i][k] + 32 : h[i][k]);
+        name[n] = '\0';
+        json_t *v =
+            or_redact_header(name) ? json_string(OR_REDACTED) : text(h[i + 1], HEADER_VALUE_MAX);
+        json_object_set_new(o, name, v ? v : json_null());
+    }
+    return o;
+}
+
+json_t *or_ops_request_json(const char *method, const char *path, const char *query,
+                            const char *const *headers, const char *body, size_t body_len,
+                            size_t body_cap)
+{
     or_buf q;
     or_buf_init(&q, 0);
-    or_redact_query(r->query, QUERY_MAX, &q);
-    or_ops_iso_time(row->ts_ms, ts);
-    json_t *request = excerpt(r->body, r->body_len, body_cap, true);
+    or_redact_query(query, QUERY_MAX, &q);
+    json_t *request = excerpt(body, body_len, body_cap);
     if (request)
-        json_object_set_new(request, "headers", headers_json(r->headers));
-    json_t *response = r->reply ? excerpt(r->reply, r->reply_len, body_cap, true) : json_null();
-    json_t *e = json_pack(
-        "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:b, s:i, s:i,"
-        " s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
-        "ts", (json_int_t)row->ts_ms, "timestamp", ts, "requestId", text(row->request_id), "method",
-        text(r->method), "path", text(r->path), "query", text(q.data), "endpoint",
-        text(row->endpoint), "status", row->status, "provider", text(row->provider), "model",
-        text(row->model), "connectionId", text(row->connection_id), "apiKeyId",
-        text(row->api_key_id), "stream", row->stream, "latencyMs", (int)row->latency_ms, "ttftMs",
-        (int)row->ttft_ms, "tokens", "input", (json_int_t)row->tokens_in, "output",
-        (json_int_t)row->tokens_out, "cached", (json_int_t)row->tokens_cached, "reasoning",
-        (json_int_t)row->tokens_reasoning, "error", text(row->error), "request",
-        request ? request : json_null(), "response", response ? response : json_null());
+        json_object_set_new(request, "headers", headers_json(headers));
+    json_t *e = json_pack("{s:o, s:o, s:o, s:o}", "method", text(method, 16), "path",
+                          text(path, OR_OPS_PATH_MAX), "query", text(q.data, QUERY_MAX), "request",
+                          request ? request : json_null());
     or_buf_free(&q);
     return e;
 }
 
+json_t *or_ops_log_entry(json_t *e, const or_usage_row *row, const char *reply, size_t reply_len,
+                         size_t body_cap)
+{
+    char ts[32];
+    if (!e)
+        return NULL;
+    or_ops_iso_time(row->ts_ms, ts);
+    json_t *response = reply ? excerpt(reply, reply_len, body_cap) : json_null();
+    json_t *out = json_pack(
+        "{s:I, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:b, s:i, s:i, s:{s:I, s:I, s:I, s:I},"
+        " s:o, s:o}",
+        "ts", (json_int_t)row->ts_ms, "timestamp", ts, "requestId",
+        text(row->request_id, sizeof row->request_id), "endpoint",
+        text(row->endpoint, sizeof row->endpoint), "status", row->status, "provider",
+        text(row->provider, sizeof row->provider), "model", text(row->model, sizeof row->model),
+        "connectionId", text(row->connection_id, sizeof row->connection_id), "apiKeyId",
+        text(row->api_key_id, sizeof row->api_key_id), "stream", row->stream, "latencyMs",
+        (int)row->latency_ms, "ttftMs", (int)row->ttft_ms, "tokens", "input",
+        (json_int_t)row->tokens_in, "output", (json_int_t)row->tokens_out, "cached",
+        (json_int_t)row->tokens_cached, "reasoning", (json_int_t)row->tokens_reasoning, "error",
+        text(row->error, sizeof row->error), "response", response ? response : json_null());
+    if (out && json_object_update(out, e) == 0) {
+        json_decref(e);
+        return out;
+    }
+    json_decref(out);
+    json_decref(e);
+    return NULL;
+}
+
 /* ---- the hook ---- */
 
-void or_ops_observe(const or_ops_request *r)
+static void copy_cut(char *dst, size_t cap, const char *src)
 {
-    const or_usage_row *row = r->row;
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+void or_ops_capture(or_ops_req *r, or_http_req *req)
+{
+    r->entry = NULL;
+    if (!ops.access_log && !ops.reqlog)
+        return; /* metrics need nothing from the request */
+    const or_buf *body = or_http_body(req);
+    copy_cut(r->method, sizeof r->method, or_http_method(req));
+    copy_cut(r->path, sizeof r->path, or_http_path(req));
+    r->body_len = body ? body->len : 0;
+    if (!ops.reqlog)
+        return;
+    const char *hdrs[2 * MAX_LOG_HEADERS + 1];
+    size_t n = or_http_header_count(req), k = 0;
+    for (; k < n && k < MAX_LOG_HEADERS; k++)
+        or_http_header_at(req, k, &hdrs[2 * k], &hdrs[2 * k + 1]);
+    hdrs[2 * k] = NULL;
+    r->entry = or_ops_request_json(r->method, r->path, or_http_query(req), hdrs,
+                                   body ? body->data : NULL, r->body_len, ops.body_cap);
+}
+
+void or_ops_release(or_ops_req *r)
+{
+    json_decref(r->entry);
+    r->entry = NULL;
+}
+
+void or_ops_record(or_ops_req *r, const or_usage_row *row, const char *reply, size_t reply_len)
+{
     or_metrics_observe(or_metrics_global(), &(or_metrics_sample){
                                                 .endpoint = row->endpoint,
                                                 .provider = row->provider,
@@ -265,31 +294,9 @@ void or_ops_observe(const or_ops_request *r)
                                                 .tokens_reasoning = row->tokens_reasoning,
                                             });
     if (ops.access_log)
-        access_log(r);
-    if (ops.reqlog)
-        or_reqlog_add(ops.reqlog, or_ops_log_entry(r, ops.body_cap));
-}
-
-void or_ops_record(or_http_req *req, const or_usage_row *row, const char *reply, size_t reply_len)
-{
-    const or_buf *body = or_http_body(req);
-    or_ops_request r = {
-        .method = or_http_method(req),
-        .path = or_http_path(req),
-        .query = or_http_query(req),
-        .body = body ? body->data : NULL,
-        .body_len = body ? body->len : 0,
-        .reply = reply,
-        .reply_len = reply ? reply_len : 0,
-        .row = row,
-    };
-    const char *hdrs[2 * MAX_LOG_HEADERS + 1];
-    if (ops.reqlog) { /* only the request logs store headers */
-        size_t n = or_http_header_count(req), k = 0;
-        for (; k < n && k < MAX_LOG_HEADERS; k++)
-            or_http_header_at(req, k, &hdrs[2 * k], &hdrs[2 * k + 1]);
-        hdrs[2 * k] = NULL;
-        r.headers = hdrs;
+        access_log(r, row, reply ? reply_len : 0);
+    if (ops.reqlog && r->entry) {
+        or_reqlog_add(ops.reqlog, or_ops_log_entry(r->entry, row, reply, reply_len, ops.body_cap));
+        r->entry = NULL;
     }
-    or_ops_observe(&r);
 }

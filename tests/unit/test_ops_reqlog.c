@@ -43,30 +43,24 @@ static void test_entry(void)
                              NULL};
     const char body[] = "{\"model\":\"gpt-4o\",\"api_key\":\"sk-body\",\"messages\":[]}";
     const char reply[] = "{\"id\":\"x\",\"choices\":[]}";
-    or_ops_request r = {.method = "POST",
-                        .path = "/v1beta/models/gemini:generateContent",
-                        .query = "alt=sse&key=AIza-query",
-                        .headers = headers,
-                        .body = body,
-                        .body_len = strlen(body),
-                        .reply = reply,
-                        .reply_len = strlen(reply),
-                        .row = &row};
-    json_t *e = or_ops_log_entry(&r, 20);
+    json_t *req = or_ops_request_json("POST", "/v1beta/models/gemini:generateContent",
+                                      "alt=sse&key=AIza-query", headers, body, strlen(body), 20);
+    json_t *e = or_ops_log_entry(req, &row, reply, strlen(reply), 20);
     CHECK(e != NULL);
     char *text = json_dumps(e, JSON_COMPACT);
     CHECK(strstr(text, "sk-abc") == NULL);
     CHECK(strstr(text, "AIza") == NULL);
     CHECK(strstr(text, "sk-body") == NULL);
-    json_t *req = json_object_get(e, "request");
-    CHECK_STR(json_string_value(json_object_get(json_object_get(req, "headers"), "authorization")),
+    json_t *r = json_object_get(e, "request");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(r, "headers"), "authorization")),
               "[REDACTED]");
-    CHECK_STR(json_string_value(json_object_get(json_object_get(req, "headers"), "content-type")),
+    CHECK_STR(json_string_value(json_object_get(json_object_get(r, "headers"), "content-type")),
               "application/json");
     CHECK_STR(json_string_value(json_object_get(e, "query")), "alt=sse&key=[REDACTED]");
-    CHECK(json_is_true(json_object_get(req, "truncated")));
-    CHECK(json_integer_value(json_object_get(req, "bodyBytes")) == (json_int_t)strlen(body));
-    CHECK(strlen(json_string_value(json_object_get(req, "body"))) == 20);
+    CHECK_STR(json_string_value(json_object_get(e, "method")), "POST");
+    CHECK(json_is_true(json_object_get(r, "truncated")));
+    CHECK(json_integer_value(json_object_get(r, "bodyBytes")) == (json_int_t)strlen(body));
+    CHECK(strlen(json_string_value(json_object_get(r, "body"))) == 20);
     CHECK_STR(json_string_value(json_object_get(e, "requestId")), "req-1");
     CHECK(json_integer_value(json_object_get(e, "status")) == 200);
     CHECK(json_integer_value(json_object_get(json_object_get(e, "tokens"), "output")) == 9);
@@ -76,31 +70,33 @@ static void test_entry(void)
     json_decref(e);
 
     /* a bigger cap keeps the whole body, redacted */
-    e = or_ops_log_entry(&r, 4096);
+    req = or_ops_request_json("POST", "/v1/chat/completions", "", NULL, body, strlen(body), 4096);
+    e = or_ops_log_entry(req, &row, reply, strlen(reply), 4096);
     CHECK_STR(json_string_value(json_object_get(json_object_get(e, "request"), "body")),
               "{\"model\":\"gpt-4o\",\"api_key\":\"[REDACTED]\",\"messages\":[]}");
     CHECK_STR(json_string_value(json_object_get(json_object_get(e, "response"), "body")), reply);
+    CHECK(json_is_null(json_object_get(e, "query")));
     json_decref(e);
 
     /* no reply kept (a stream): response is null; invalid UTF-8 in the model survives */
     snprintf(row.model, sizeof row.model, "bad\xff");
-    r.reply = NULL;
-    r.reply_len = 0;
-    e = or_ops_log_entry(&r, 4096);
+    req = or_ops_request_json("POST", "/p\xc3", NULL, NULL, NULL, 0, 4096);
+    e = or_ops_log_entry(req, &row, NULL, 0, 4096);
     CHECK(json_is_null(json_object_get(e, "response")));
     CHECK_STR(json_string_value(json_object_get(e, "model")), "bad?");
+    CHECK_STR(json_string_value(json_object_get(e, "path")), "/p");
     json_decref(e);
+    CHECK(or_ops_log_entry(NULL, &row, NULL, 0, 10) == NULL);
 }
 
 static void test_access_line(void)
 {
     or_usage_row row = row_for(2);
     snprintf(row.model, sizeof row.model, "m\"x");
-    or_ops_request r = {
-        .method = "POST", .path = "/v1/chat/completions", .body_len = 42, .row = &row};
+    or_ops_req r = {.method = "POST", .path = "/v1/chat/completions", .body_len = 42};
     or_buf b;
     or_buf_init(&b, 4096);
-    CHECK(or_ops_access_line(&r, 1700000000123, &b) == OR_OK);
+    CHECK(or_ops_access_line(&r, &row, 7, 1700000000123, &b) == OR_OK);
     CHECK(b.len > 0 && b.data[b.len - 1] == '\n');
     json_error_t err;
     json_t *j = json_loadb(b.data, b.len, 0, &err);
@@ -113,16 +109,22 @@ static void test_access_line(void)
     CHECK(json_integer_value(json_object_get(j, "status")) == 200);
     CHECK(json_integer_value(json_object_get(j, "latency_ms")) == 12);
     CHECK(json_integer_value(json_object_get(j, "bytes_in")) == 42);
+    CHECK(json_integer_value(json_object_get(j, "bytes_out")) == 7);
     json_decref(j);
     or_buf_free(&b);
+
+    /* off: a capture holds nothing and a record only counts */
+    or_ops_req none;
+    memset(&none, 0, sizeof none);
+    or_ops_record(&none, &row, NULL, 0);
+    or_ops_release(&none);
 }
 
 static json_t *entry(int i)
 {
     or_usage_row row = row_for(i);
-    or_ops_request r = {
-        .method = "POST", .path = "/v1/chat/completions", .body = "{}", .body_len = 2, .row = &row};
-    return or_ops_log_entry(&r, 100);
+    json_t *req = or_ops_request_json("POST", "/v1/chat/completions", NULL, NULL, "{}", 2, 100);
+    return or_ops_log_entry(req, &row, NULL, 0, 100);
 }
 
 static void test_table(void)
