@@ -507,27 +507,33 @@ typedef enum {
     H_REM_TOK
 } hkind;
 
+/* Lengths kept with the names: every upstream response header is looked up here. */
+// clang-format off
+#define H(name, kind) {name, sizeof name - 1, kind}
+// clang-format on
 static const struct {
     const char *name;
+    size_t len;
     hkind kind;
 } headers[] = {
-    {"retry-after-ms", H_MS},
-    {"retry-after", H_RETRY_AFTER},
-    {"x-ratelimit-reset-after", H_RESET_AFTER},
-    {"x-ratelimit-reset", H_RESET},
-    {"x-ratelimit-reset-requests", H_RESET_REQ},
-    {"x-ratelimit-reset-tokens", H_RESET_TOK},
-    {"x-ratelimit-remaining-requests", H_REM_REQ},
-    {"x-ratelimit-remaining-tokens", H_REM_TOK},
-    {"anthropic-ratelimit-requests-reset", H_RESET_REQ},
-    {"anthropic-ratelimit-tokens-reset", H_RESET_TOK},
-    {"anthropic-ratelimit-input-tokens-reset", H_RESET_TOK},
-    {"anthropic-ratelimit-output-tokens-reset", H_RESET_TOK},
-    {"anthropic-ratelimit-requests-remaining", H_REM_REQ},
-    {"anthropic-ratelimit-tokens-remaining", H_REM_TOK},
-    {"anthropic-ratelimit-input-tokens-remaining", H_REM_TOK},
-    {"anthropic-ratelimit-output-tokens-remaining", H_REM_TOK},
+    H("retry-after-ms", H_MS),
+    H("retry-after", H_RETRY_AFTER),
+    H("x-ratelimit-reset-after", H_RESET_AFTER),
+    H("x-ratelimit-reset", H_RESET),
+    H("x-ratelimit-reset-requests", H_RESET_REQ),
+    H("x-ratelimit-reset-tokens", H_RESET_TOK),
+    H("x-ratelimit-remaining-requests", H_REM_REQ),
+    H("x-ratelimit-remaining-tokens", H_REM_TOK),
+    H("anthropic-ratelimit-requests-reset", H_RESET_REQ),
+    H("anthropic-ratelimit-tokens-reset", H_RESET_TOK),
+    H("anthropic-ratelimit-input-tokens-reset", H_RESET_TOK),
+    H("anthropic-ratelimit-output-tokens-reset", H_RESET_TOK),
+    H("anthropic-ratelimit-requests-remaining", H_REM_REQ),
+    H("anthropic-ratelimit-tokens-remaining", H_REM_TOK),
+    H("anthropic-ratelimit-input-tokens-remaining", H_REM_TOK),
+    H("anthropic-ratelimit-output-tokens-remaining", H_REM_TOK),
 };
+#undef H
 
 void or_retry_after_init(or_retry_after *ra)
 {
@@ -557,7 +563,7 @@ void or_retry_after_header(or_retry_after *ra, const char *name, const char *val
         return;
     size_t nlen = strlen(name);
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-        if (strlen(headers[i].name) != nlen || !ci_prefix(name, nlen, headers[i].name))
+        if (headers[i].len != nlen || !ci_prefix(name, nlen, headers[i].name))
             continue;
         switch (headers[i].kind) {
         case H_MS: {
