@@ -381,7 +381,8 @@ static or_err append_chain(rctx *r, const char *key, leaves *out)
 or_err or_plan_resolve(or_route_state *st, const json_t *settings, const char *model, or_plan *out,
                        or_errbuf *eb)
 {
-    memset(out, 0, sizeof *out);
+    out->n = 0; /* readers look at steps[0..n) only: no need to clear 8 KB per request */
+    out->combo[0] = '\0';
     if (!model || !*model)
         return or_fail(eb, OR_EINVAL, "model: required");
     rctx r = {
