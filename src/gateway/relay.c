@@ -753,9 +753,10 @@ static void on_up_done(void *ud, or_up_result res, const char *detail)
             if (c->content && !c->ir_failed) {
                 /* A short answer that ended before commit: it is complete, send it whole. */
                 commit(c);
-                if (!c->dead)
+                if (!c->dead) { /* else the client left during commit: its abort recorded */
                     or_http_stream_end(c->req);
-                record(c, c->up_status, NULL);
+                    record(c, c->up_status, NULL);
+                }
                 relay_free(c);
                 return;
             }
@@ -1320,11 +1321,17 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
                              "`model` is required: a string such as \"openai/gpt-4o-mini\"");
         return;
     }
-    relay *c = calloc(1, sizeof *c);
+    relay *c = malloc(sizeof *c);
     if (!c) {
         or_relay_reply_error(req, o->client, 500, NULL, NULL, "out of memory");
         return;
     }
+    /* Zeroed as calloc would, except the 8 KB plan, which or_plan_resolve fills. */
+    size_t po = offsetof(relay, plan), pe = po + sizeof c->plan;
+    memset(c, 0, po);
+    memset((char *)c + pe, 0, sizeof *c - pe);
+    c->plan.n = 0;
+    c->plan.combo[0] = '\0';
     c->req = req;
     or_ops_capture(&c->ops, req);
     c->app = app;
