@@ -454,11 +454,22 @@ static void handle_events(relay *c)
     json_array_clear(c->evs);
 }
 
+/* memmem(data, len, "sage", 4), cheaper for this case: glibc's memmem sets up a shift table on
+ * every call (~1k instructions for a 300-byte event), memchr finds the rare 'g' and the
+ * neighbours are compared in place. */
+static bool mentions_usage(const char *data, size_t len)
+{
+    for (const char *p = data, *end = data + len; (p = memchr(p, 'g', (size_t)(end - p))); p++)
+        if (p - data >= 2 && end - p >= 2 && memcmp(p - 2, "sage", 4) == 0)
+            return true;
+    return false;
+}
+
 static int on_sse_event(void *ud, const char *event, const char *data, size_t len)
 {
     relay *c = ud;
     /* Passthrough after the first token: only events that carry usage are read. */
-    if (!c->translate && c->content && !memmem(data, len, "sage", 4))
+    if (!c->translate && c->content && !mentions_usage(data, len))
         return 0;
     or_errbuf eb = {{0}};
     if (c->pf->dec_event(c->dec, event, data, len, c->evs, &eb) != OR_OK)
