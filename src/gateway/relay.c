@@ -9,7 +9,7 @@
  * its format's own error termination. Every attempt's outcome feeds the breakers and cooldowns
  * (resilience/), and the request's usage row is written once, at the end.
  */
-#include "gateway/relay.h"
+#include "gateway/relay_internal.h"
 #include "core/clock.h"
 #include "core/json_scan.h"
 #include "core/log.h"
@@ -31,16 +31,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_REPLY_BYTES (64u * 1024 * 1024) /* a non-stream reply is kept whole to read it */
-#define MAX_HELD_BYTES (1024u * 1024)       /* stream bytes held before the first token */
-#define MAX_SSE_EVENT (8u * 1024 * 1024)
-#define MAX_UP_HEADERS 16
-#define MAX_CANDIDATES 64
-
 /* Timeouts and bounds, from the environment once (tests shorten them). */
-static struct {
-    unsigned connect_ms, first_byte_ms, idle_ms, first_token_ms, budget_ms, max_attempts;
-} limits;
+or_relay_limits or_relay__limits;
 static pthread_once_t limits_once = PTHREAD_ONCE_INIT;
 
 static unsigned env_ms(const char *name, unsigned dflt)
@@ -53,88 +45,13 @@ static unsigned env_ms(const char *name, unsigned dflt)
 
 static void limits_load(void)
 {
-    limits.connect_ms = env_ms("OMNIROUTE_CONNECT_TIMEOUT_MS", 10000);
-    limits.first_byte_ms = env_ms("OMNIROUTE_FIRST_BYTE_TIMEOUT_MS", 300000);
-    limits.idle_ms = env_ms("OMNIROUTE_IDLE_TIMEOUT_UPSTREAM_MS", 300000);
-    limits.first_token_ms = env_ms("OMNIROUTE_FIRST_TOKEN_TIMEOUT_MS", 120000);
-    limits.budget_ms = env_ms("OMNIROUTE_FALLBACK_BUDGET_MS", 600000);
-    limits.max_attempts = env_ms("OMNIROUTE_MAX_ATTEMPTS", 10);
+    or_relay__limits.connect_ms = env_ms("OMNIROUTE_CONNECT_TIMEOUT_MS", 10000);
+    or_relay__limits.first_byte_ms = env_ms("OMNIROUTE_FIRST_BYTE_TIMEOUT_MS", 300000);
+    or_relay__limits.idle_ms = env_ms("OMNIROUTE_IDLE_TIMEOUT_UPSTREAM_MS", 300000);
+    or_relay__limits.first_token_ms = env_ms("OMNIROUTE_FIRST_TOKEN_TIMEOUT_MS", 120000);
+    or_relay__limits.budget_ms = env_ms("OMNIROUTE_FALLBACK_BUDGET_MS", 600000);
+    or_relay__limits.max_attempts = env_ms("OMNIROUTE_MAX_ATTEMPTS", 10);
 }
-
-typedef struct relay relay;
-
-typedef struct {
-    uv_timer_t t;
-    relay *owner; /* NULL once the relay is gone; the timer frees itself when closed */
-} token_timer;
-
-struct relay {
-    /* ---- the request ---- */
-    or_http_req *req;
-    or_ops_req ops; /* what ops/ needs from req, copied at start: record() may outlive req */
-    or_app *app;
-    or_routing *rt;
-    const or_fmt *cf;
-    or_fmt_opts copts;
-    char client_model[256];
-    json_t *root;
-    bool stream, model_in_body, body_not_raw;
-    const char *path;
-    or_snapshot *snap;
-    or_plan plan;
-    size_t step;
-    bool step_ready;
-    size_t cands[MAX_CANDIDATES]; /* indices into snap->conns of the step's provider */
-    bool excluded[MAX_CANDIDATES];
-    size_t ncands;
-    uint64_t probe_tok;
-    uint64_t t0, deadline;
-    unsigned attempts;
-    or_usage_row row;
-    /* why nothing answered, if nothing does: the last failed attempt's reply */
-    int last_status;
-    char last_msg[600];
-    char last_ctype[128];
-    char last_retry[64];
-    or_buf last_body;
-    const or_fmt *last_pf;
-    /* ---- the current attempt ---- */
-    or_target t;
-    size_t cand;
-    const or_fmt *pf;
-    bool translate;
-    or_up_req *up;
-    char *body;
-    size_t body_len;
-    or_buf url;
-    char *auth; /* wiped on free */
-    char *extra;
-    or_up_header hdrs[MAX_UP_HEADERS];
-    size_t nhdrs;
-    int up_status;
-    char up_ctype[128];
-    char retry_after[64];
-    or_retry_after ra;
-    bool stream_ok; /* a 2xx stream head arrived */
-    bool committed; /* bytes reached the client: no more fallback */
-    bool content;   /* the attempt produced its first content event */
-    bool ir_failed; /* the upstream reported an error in-stream before any content */
-    int ir_status;
-    char ir_msg[200];
-    or_buf reply;
-    or_buf held;
-    or_sse_lines lines;
-    or_sse_events events;
-    or_fmt_dec *dec;
-    or_fmt_enc *enc;
-    json_t *evs;
-    or_buf out;
-    bool enc_done;
-    token_timer *timer;
-    or_limiter_ticket ticket; /* the connection's request-limit slot (resilience/limiter.h) */
-    int busy;
-    bool dead;
-};
 
 static void next_attempt(relay *c);
 
@@ -296,13 +213,6 @@ static void usage_from_ir(relay *c, const json_t *u)
 
 /* snprintf(dst, cap, "%.*s", n, src), without the formatter: these copies run several times
  * per request. */
-static void copy_str(char *dst, size_t cap, const char *src, size_t n)
-{
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 /* Text appended to a fixed buffer, truncated like snprintf; want counts what did not fit. */
 typedef struct {
@@ -357,7 +267,7 @@ static void reply_headers(relay *c, char *out, size_t cap, const char *retry_aft
 
 static or_attempt attempt_id(relay *c, char *model, size_t cap)
 {
-    copy_str(model, cap, c->t.model, c->t.model_len);
+    or_relay__copy_str(model, cap, c->t.model, c->t.model_len);
     return (or_attempt){c->t.provider->id, c->t.conn->id, model};
 }
 
@@ -580,7 +490,7 @@ static void on_token_timeout(uv_timer_t *t)
     if (!c || c->committed)
         return;
     char why[96];
-    snprintf(why, sizeof why, "no first token within %u ms", limits.first_token_ms);
+    snprintf(why, sizeof why, "no first token within %u ms", or_relay__limits.first_token_ms);
     attempt_failed(c, or_failure_classify(0, NULL, 0, OR_TRANSPORT_TIMEOUT), 0, why);
 }
 
@@ -593,14 +503,14 @@ static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
     for (size_t i = 0; i < nh; i++) {
         or_retry_after_header(&c->ra, h[i].name, h[i].value, strlen(h[i].value));
         if (strcasecmp(h[i].name, "content-type") == 0)
-            copy_str(c->up_ctype, sizeof c->up_ctype, h[i].value, strlen(h[i].value));
+            or_relay__copy_str(c->up_ctype, sizeof c->up_ctype, h[i].value, strlen(h[i].value));
         else if (strcasecmp(h[i].name, "retry-after") == 0)
             snprintf(c->retry_after, sizeof c->retry_after, "%s", h[i].value);
     }
     if (!c->stream || status < 200 || status > 299)
         return; /* kept whole and judged in on_done */
     c->stream_ok = true;
-    timer_arm(c, on_token_timeout, limits.first_token_ms);
+    timer_arm(c, on_token_timeout, or_relay__limits.first_token_ms);
 }
 
 static bool on_up_data(void *ud, const char *p, size_t n)
@@ -829,167 +739,6 @@ static void on_client_abort(or_http_req *req, void *ud)
 
 /* ---- building an attempt ---- */
 
-/* The client body as a tree, parsed on first need: a passthrough never needs it. */
-static json_t *root_of(relay *c)
-{
-    if (!c->root) {
-        const or_buf *raw = or_http_body(c->req);
-        c->root = json_loadb(raw->data ? raw->data : "", raw->len, 0, NULL);
-    }
-    return c->root;
-}
-
-/* Passthrough: the client body with only `model` replaced by the provider's id. */
-/* The model as a JSON string: quoted by hand when nothing in it needs escaping (the usual
- * case), else by jansson (which also refuses invalid UTF-8). */
-static char *quote_model(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
-           s[i] != '\\')
-        i++;
-    if (i < n) {
-        json_t *m = json_stringn(s, n);
-        char *q = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
-        json_decref(m);
-        return q;
-    }
-    char *q = malloc(n + 3);
-    if (q) {
-        q[0] = '"';
-        memcpy(q + 1, s, n);
-        q[n + 1] = '"';
-        q[n + 2] = '\0';
-    }
-    return q;
-}
-
-static or_err splice_model(relay *c, const or_buf *raw)
-{
-    char *quoted = quote_model(c->t.model, c->t.model_len);
-    json_t *m = NULL;
-    or_err err = OR_ENOMEM;
-    size_t a, b;
-    if (!quoted)
-        goto out;
-    if (or_json_find_member(raw->data, raw->len, "model", &a, &b)) {
-        size_t ql = strlen(quoted);
-        c->body_len = a + ql + (raw->len - b);
-        c->body = malloc(c->body_len + 1);
-        if (!c->body)
-            goto out;
-        memcpy(c->body, raw->data, a);
-        memcpy(c->body + a, quoted, ql);
-        memcpy(c->body + a + ql, raw->data + b, raw->len - b);
-        c->body[c->body_len] = '\0';
-        err = OR_OK;
-        goto out;
-    }
-    /* An escaped key the scanner does not match: re-serialize instead. */
-    json_t *copy = json_deep_copy(root_of(c));
-    m = json_stringn(c->t.model, c->t.model_len);
-    if (copy && m && json_object_set(copy, "model", m) == 0)
-        c->body = json_dumps(copy, JSON_COMPACT);
-    json_decref(copy);
-    if (c->body) {
-        c->body_len = strlen(c->body);
-        err = OR_OK;
-    }
-out:
-    free(quoted);
-    json_decref(m);
-    return err;
-}
-
-static or_err serialize_body(relay *c)
-{
-    json_t *copy = json_deep_copy(root_of(c));
-    if (!copy)
-        return OR_ENOMEM;
-    if (c->model_in_body)
-        json_object_set_new(copy, "model", json_stringn(c->t.model, c->t.model_len));
-    c->body = json_dumps(copy, JSON_COMPACT);
-    json_decref(copy);
-    if (!c->body)
-        return OR_ENOMEM;
-    c->body_len = strlen(c->body);
-    return OR_OK;
-}
-
-static or_err translate_body(relay *c, or_errbuf *eb)
-{
-    json_t *ir = NULL, *pbody = NULL;
-    if (!root_of(c))
-        return or_fail(eb, OR_EINVAL, "request body is not valid JSON");
-    or_err e = c->cf->req_to_ir(c->root, &ir, eb);
-    if (e != OR_OK)
-        return e;
-    json_object_set_new(ir, "model", json_stringn(c->t.model, c->t.model_len));
-    json_object_set_new(ir, "stream", json_boolean(c->stream));
-    e = c->pf->req_from_ir(ir, &pbody, eb);
-    json_decref(ir);
-    if (e != OR_OK)
-        return e;
-    c->body = json_dumps(pbody, JSON_COMPACT);
-    json_decref(pbody);
-    if (!c->body)
-        return OR_ENOMEM;
-    c->body_len = strlen(c->body);
-    return OR_OK;
-}
-
-static void add_header(relay *c, const char *name, const char *value)
-{
-    if (c->nhdrs < MAX_UP_HEADERS)
-        c->hdrs[c->nhdrs++] = (or_up_header){name, value};
-}
-
-static or_err build_headers(relay *c)
-{
-    add_header(c, "Content-Type", "application/json");
-    add_header(c, "Accept", c->stream ? "text/event-stream" : "application/json");
-    const char *key = c->t.conn->api_key;
-    or_auth_style st = c->t.provider->auth;
-    if (key && *key && st != OR_AUTH_NONE) {
-        static const char *const names[] = {
-            [OR_AUTH_BEARER] = "Authorization",
-            [OR_AUTH_X_API_KEY] = "x-api-key",
-            [OR_AUTH_GOOG] = "x-goog-api-key",
-        };
-        size_t kl = strlen(key);
-        c->auth = malloc(kl + 8);
-        if (!c->auth)
-            return OR_ENOMEM;
-        size_t pl = st == OR_AUTH_BEARER ? 7 : 0;
-        memcpy(c->auth, "Bearer ", pl);
-        memcpy(c->auth + pl, key, kl + 1);
-        add_header(c, names[st], c->auth);
-    }
-    if (c->t.provider->headers) {
-        c->extra = strdup(c->t.provider->headers);
-        if (!c->extra)
-            return OR_ENOMEM;
-        char *save = NULL;
-        for (char *line = strtok_r(c->extra, "\n", &save); line;
-             line = strtok_r(NULL, "\n", &save)) {
-            char *colon = strchr(line, ':');
-            if (!colon)
-                continue;
-            *colon = '\0';
-            const char *name = line, *value = colon + 1 + strspn(colon + 1, " ");
-            /* Same format on both sides: the client's own protocol headers win. */
-            const char *client = c->translate ? NULL : or_http_header(c->req, name);
-            add_header(c, name, client ? client : value);
-        }
-    }
-    if (!c->translate && c->pf->id == OR_FMT_ANTHROPIC) {
-        const char *beta = or_http_header(c->req, "anthropic-beta");
-        if (beta)
-            add_header(c, "anthropic-beta", beta);
-    }
-    return OR_OK;
-}
-
 /* Prepares and starts the attempt on c->t (provider, model, connection chosen). */
 static or_err start_attempt(relay *c, or_errbuf *eb)
 {
@@ -1003,18 +752,19 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
         c->enc = c->cf->enc_new(&c->copts);
     or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
     or_retry_after_init(&c->ra);
-    copy_str(c->row.provider, sizeof c->row.provider, c->t.provider->id, strlen(c->t.provider->id));
-    copy_str(c->row.model, sizeof c->row.model, c->t.model, c->t.model_len);
-    copy_str(c->row.connection_id, sizeof c->row.connection_id, c->t.conn->id,
-             strlen(c->t.conn->id));
+    or_relay__copy_str(c->row.provider, sizeof c->row.provider, c->t.provider->id,
+                       strlen(c->t.provider->id));
+    or_relay__copy_str(c->row.model, sizeof c->row.model, c->t.model, c->t.model_len);
+    or_relay__copy_str(c->row.connection_id, sizeof c->row.connection_id, c->t.conn->id,
+                       strlen(c->t.conn->id));
 
     or_err e;
     if (c->translate)
-        e = translate_body(c, eb);
+        e = or_relay__translate_body(c, eb);
     else if (c->body_not_raw)
-        e = serialize_body(c);
+        e = or_relay__serialize_body(c);
     else if (c->model_in_body)
-        e = splice_model(c, or_http_body(c->req));
+        e = or_relay__splice_model(c, or_http_body(c->req));
     else {
         const or_buf *raw = or_http_body(c->req);
         c->body = malloc(raw->len + 1);
@@ -1030,13 +780,13 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
     const char *root_url;
     size_t rlen = or_target_api_root(&c->t, &root_url);
     char model[256];
-    copy_str(model, sizeof model, c->t.model, c->t.model_len);
+    or_relay__copy_str(model, sizeof model, c->t.model, c->t.model_len);
     e = c->path && !c->translate
             ? (or_buf_append(&c->url, root_url, rlen) == OR_OK ? or_buf_puts(&c->url, c->path)
                                                                : OR_ETOOBIG)
             : c->pf->url(root_url, rlen, model, c->stream, &c->url);
     if (e == OR_OK)
-        e = build_headers(c);
+        e = or_relay__build_headers(c);
     if (e != OR_OK)
         return or_fail(eb, OR_EINTERNAL, "cannot build the provider request");
 
@@ -1062,9 +812,11 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
         .nheaders = c->nhdrs,
         .body = c->body,
         .body_len = c->body_len,
-        .connect_ms = limits.connect_ms,
-        .first_byte_ms = (unsigned)(left < limits.first_byte_ms ? left : limits.first_byte_ms),
-        .idle_ms = limits.idle_ms,
+        .connect_ms = or_relay__limits.connect_ms,
+        .first_byte_ms =
+            (unsigned)(left < or_relay__limits.first_byte_ms ? left
+                                                             : or_relay__limits.first_byte_ms),
+        .idle_ms = or_relay__limits.idle_ms,
         .proxy = proxy_url,
     };
     static const or_up_callbacks cbs = {on_up_head, on_up_data, on_up_done};
@@ -1073,129 +825,6 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
     e = or_up_start(or_worker_of(c->req)->up, &rq, &cbs, c, &c->up);
     sodium_memzero(proxy, sizeof proxy); /* it may hold the proxy password; libcurl copied it */
     return e;
-}
-
-/* The step's provider and its active connections; false (and the reason kept) to skip it. */
-static bool prepare_step(relay *c)
-{
-    or_errbuf eb = {{0}};
-    const char *model = c->plan.steps[c->step].model;
-    if (or_target_provider(c->snap, model, &c->t, &eb) != OR_OK) {
-        c->last_status = c->last_status ? c->last_status : 404;
-        snprintf(c->last_msg, sizeof c->last_msg, "%s", eb.msg);
-        return false;
-    }
-    c->ncands = 0;
-    for (size_t i = 0; i < c->snap->nconns && c->ncands < MAX_CANDIDATES; i++) {
-        const or_conn *k = &c->snap->conns[i];
-        if (k->active && strcmp(k->provider, c->t.provider->id) == 0) {
-            c->excluded[c->ncands] = false;
-            c->cands[c->ncands++] = i;
-        }
-    }
-    if (c->ncands == 0) {
-        snprintf(c->last_msg, sizeof c->last_msg,
-                 "No active connection for provider `%.100s` (model `%.255s`): add one in the "
-                 "dashboard or with POST /api/providers",
-                 c->t.provider->id, model);
-        if (!c->last_pf)
-            c->last_status = 503;
-        return false;
-    }
-    uint64_t tok = 0;
-    or_breaker_verdict v = or_breaker_allow(c->rt->res.breakers, c->t.provider->id, &tok);
-    if (v == OR_BREAKER_DENY) {
-        snprintf(c->last_msg, sizeof c->last_msg,
-                 "provider `%s` is failing (circuit open); try again later", c->t.provider->id);
-        if (!c->last_pf)
-            c->last_status = 503;
-        return false;
-    }
-    c->probe_tok = tok;
-    return true;
-}
-
-/* An account of the step's provider, by the configured account strategy. */
-static bool pick_account(relay *c)
-{
-    or_account_info info[MAX_CANDIDATES];
-    int64_t now = or_clock_wall_ms();
-    char model[256];
-    copy_str(model, sizeof model, c->t.model, c->t.model_len);
-    for (size_t i = 0; i < c->ncands; i++) {
-        const or_conn *k = &c->snap->conns[c->cands[i]];
-        or_cooldown_info ci = {0};
-        or_cooldown_peek(c->rt->res.cooldowns, c->t.provider->id, k->id, model, &ci);
-        info[i] = (or_account_info){
-            .priority = k->priority,
-            .last_used_ms = or_routing_last_used(c->rt, k->id),
-            .cooldown_until = ci.until,
-            .backoff_level = ci.level,
-            .last_error_status = ci.status,
-            .consecutive_uses = or_routing_streak(c->rt, c->t.provider->id, k->id),
-            .quota_headroom = -1,
-            .excluded = c->excluded[i],
-        };
-    }
-    json_t *st = json_object_get(c->snap->settings, "fallbackStrategy");
-    json_t *sticky = json_object_get(c->snap->settings, "stickyRoundRobinLimit");
-    const or_account_strategy *s = or_account_find(json_string_value(st));
-    if (!s)
-        s = or_account_find(NULL);
-    or_account_ctx ctx = {
-        .accounts = info,
-        .n = c->ncands,
-        .now_ms = now,
-        .sticky_limit = json_is_integer(sticky) ? (unsigned)json_integer_value(sticky) : 0,
-        .rr = or_routing_rr(c->rt, c->t.provider->id),
-    };
-    size_t pick = s->pick(&ctx);
-    if (pick == OR_ACCOUNT_NONE) {
-        int64_t free_at = or_account_next_free_at(&ctx);
-        if (free_at > now && !c->last_pf) {
-            snprintf(c->last_retry, sizeof c->last_retry, "%lld",
-                     (long long)((free_at - now + 999) / 1000));
-            snprintf(c->last_msg, sizeof c->last_msg,
-                     "every account of `%s` is cooling down (rate limited or failing)",
-                     c->t.provider->id);
-            c->last_status = 429;
-        }
-        return false;
-    }
-    c->cand = pick;
-    c->t.conn = &c->snap->conns[c->cands[pick]];
-    or_routing_picked(c->rt, c->t.provider->id, c->t.conn->id);
-    return true;
-}
-
-/* A connection's request limits, from providerSpecificData.limits {rpm, minGapMs,
- * maxConcurrent, maxQueue, maxWaitMs}; applied when they differ from what the limiter has. */
-static void configure_limits(relay *c)
-{
-    const json_t *l = json_object_get(c->t.conn->psd, "limits");
-    if (!json_is_object(l))
-        return;
-    static const struct {
-        const char *key;
-        size_t off;
-    } fields[] = {
-        {"rpm", offsetof(or_limiter_conf, rpm)},
-        {"minGapMs", offsetof(or_limiter_conf, min_gap_ms)},
-        {"maxConcurrent", offsetof(or_limiter_conf, max_concurrent)},
-        {"maxQueue", offsetof(or_limiter_conf, max_queue)},
-        {"maxWaitMs", offsetof(or_limiter_conf, max_wait_ms)},
-    };
-    or_limiter_conf want = {.max_queue = 20, .max_wait_ms = 30000}, have;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        json_t *v = json_object_get(l, fields[i].key);
-        if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 0x7fffffff)
-            *(uint32_t *)((char *)&want + fields[i].off) = (uint32_t)json_integer_value(v);
-    }
-    if (want.max_queue > OR_LIMITER_QUEUE_MAX)
-        want.max_queue = OR_LIMITER_QUEUE_MAX;
-    if (!or_limiter_get_conf(c->rt->res.limiters, c->t.conn->id, &have) ||
-        memcmp(&have, &want, sizeof want) != 0)
-        or_limiter_configure(c->rt->res.limiters, c->t.conn->id, &want);
 }
 
 enum { ADMIT_OK, ADMIT_WAIT, ADMIT_REJECTED };
@@ -1207,7 +836,7 @@ static void resume_after_wait(uv_timer_t *t);
  * other account or target answers). */
 static int limiter_admit(relay *c)
 {
-    configure_limits(c);
+    or_relay__configure_limits(c);
     uint64_t wait = 0;
     or_limiter_verdict v =
         or_limiter_try(c->rt->res.limiters, c->t.conn->id, or_clock_mono_ms(), &c->ticket, &wait);
@@ -1255,7 +884,7 @@ static void resume_after_wait(uv_timer_t *t)
 static void next_attempt(relay *c)
 {
     for (;;) {
-        if (c->attempts >= limits.max_attempts || or_clock_mono_ms() >= c->deadline) {
+        if (c->attempts >= or_relay__limits.max_attempts || or_clock_mono_ms() >= c->deadline) {
             fail_final(c, 503, "fallback_exhausted", "gave up after %u attempt(s) in %llu ms: %s",
                        c->attempts, (unsigned long long)(or_clock_mono_ms() - c->t0),
                        c->last_msg[0] ? c->last_msg : "no target answered");
@@ -1267,17 +896,17 @@ static void next_attempt(relay *c)
             break;
         }
         if (!c->step_ready) {
-            if (!prepare_step(c)) {
+            if (!or_relay__prepare_step(c)) {
                 c->step++;
                 continue;
             }
             c->step_ready = true;
         }
-        if (!pick_account(c)) {
+        if (!or_relay__pick_account(c)) {
             if (c->probe_tok) { /* a probe slot nobody used */
                 char model[256];
                 or_attempt a = {c->t.provider->id, "", model};
-                copy_str(model, sizeof model, c->t.model, c->t.model_len);
+                or_relay__copy_str(model, sizeof model, c->t.model, c->t.model_len);
                 or_resilience_on_abort(&c->rt->res, &a, c->probe_tok);
                 c->probe_tok = 0;
             }
@@ -1354,7 +983,7 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     c->body_not_raw = o->body_not_raw;
     c->path = o->path;
     c->t0 = or_http_req_start_ms(req);
-    c->deadline = c->t0 + limits.budget_ms;
+    c->deadline = c->t0 + or_relay__limits.budget_ms;
     or_buf_init(&c->reply, MAX_REPLY_BYTES);
     or_buf_init(&c->last_body, MAX_REPLY_BYTES);
     or_buf_init(&c->held, MAX_HELD_BYTES);
@@ -1366,9 +995,9 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     c->row.ts_ms = or_clock_wall_ms();
     c->row.stream = o->stream;
     or_uuid4(c->row.request_id);
-    copy_str(c->row.endpoint, sizeof c->row.endpoint, o->endpoint, strlen(o->endpoint));
-    copy_str(c->row.model, sizeof c->row.model, o->model, strlen(o->model));
-    copy_str(c->client_model, sizeof c->client_model, o->model, strlen(o->model));
+    or_relay__copy_str(c->row.endpoint, sizeof c->row.endpoint, o->endpoint, strlen(o->endpoint));
+    or_relay__copy_str(c->row.model, sizeof c->row.model, o->model, strlen(o->model));
+    or_relay__copy_str(c->client_model, sizeof c->client_model, o->model, strlen(o->model));
     c->copts = (or_fmt_opts){.stream = o->stream,
                              .gemini_sse = o->gemini_sse,
                              .include_usage = true,
