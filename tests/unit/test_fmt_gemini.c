@@ -640,57 +640,62 @@ static void test_stream_encode(void)
         "{'type':'usage','usage':{'input_tokens':5,'output_tokens':7,'reasoning_tokens':2}},"
         "{'type':'stop','stop_reason':'tool_calls'},{'type':'done'}]";
     char *s = encode(evs, true);
-    const char *want =
-        "data: " CAND(
-            "[{\"text\":\"hm\",\"thought\":true}]") "\"index\":0}]," TAIL "\r\n\r\n"
-                                                    "data: " CAND(
-                                                        "[{\"text\":\"\","
-                                                        "\"thoughtSignature\":\"TS\"}"
-                                                        "]") "\"index\":0}]," TAIL "\r\n\r\n"
-                                                             "data: " CAND(
-                                                                 "[{\"text\":\"Hi\"}"
-                                                                 "]") "\"index\":0}]"
-                                                                      "," TAIL "\r\n\r\n"
-                                                                      "data: " CAND(
-                                                                          "[{"
-                                                                          "\"function"
-                                                                          "Call\":{"
-                                                                          "\"name\":"
-                                                                          "\"get\","
-                                                                          "\"args\":{"
-                                                                          "\"a\":1},"
-                                                                          "\"id\":"
-                                                                          "\"c1\"},"
-                                                                          "\"thoughtS"
-                                                                          "ignature\""
-                                                                          ":\"S1\"}]") "\"index\":"
-                                                                                       "0}]," TAIL
-                                                                                       "\r\n\r\n"
-                                                                                       "data:"
-                                                                                       " " CAND(
-                                                                                           "[{"
-                                                                                           "\"funct"
-                                                                                           "ionCall"
-                                                                                           "\":{"
-                                                                                           "\"name"
-                                                                                           "\":"
-                                                                                           "\"put\""
-                                                                                           ",\"args"
-                                                                                           "\":{},"
-                                                                                           "\"id\":"
-                                                                                           "\"c2\"}"
-                                                                                           "}]") "\"index\":0}]," TAIL
-                                                                                                 "\r\n\r\n"
-                                                                                                 "d"
-                                                                                                 "a"
-                                                                                                 "t"
-                                                                                                 "a"
-                                                                                                 ":"
-                                                                                                 " " CAND(
-                                                                                                     "[{\"text\":\"\"}]") "\"index\":0,\"finishReason\":\"STOP\"}],"
-                                                                                                                          "\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":5,"
-                                                                                                                          "\"thoughtsTokenCount\":2,\"totalTokenCount\":12}," TAIL
-                                                                                                                          "\r\n\r\n";
+    const char *want = "data: " CAND(
+        "[{\"text\":\"hm\",\"thought\":true}]") "\"index\":0}]," TAIL "\r\n\r\n"
+                                                "data: " CAND(
+                                                    "[{\"text\":\"\","
+                                                    "\"thoughtSignature\":\"TS\"}"
+                                                    "]") "\"index\":0}]," TAIL "\r\n\r\n"
+                                                         "data: " CAND(
+                                                             "[{\"text\":\"Hi\"}"
+                                                             "]") "\"index\":0}]"
+                                                                  "," TAIL "\r\n\r\n"
+                                                                  "data: " CAND(
+                                                                      "[{"
+                                                                      "\"function"
+                                                                      "Call\":{"
+                                                                      "\"name\":"
+                                                                      "\"get\","
+                                                                      "\"args\":{"
+                                                                      "\"a\":1},"
+                                                                      "\"id\":"
+                                                                      "\"c1\"},"
+                                                                      "\"thoughtS"
+                                                                      "ignature\""
+                                                                      ":\"S1\"}]") "\"index\":"
+                                                                                   "0}]," TAIL
+                                                                                   "\r\n\r\n"
+                                                                                   "data:"
+                                                                                   " " CAND(
+                                                                                       "[{"
+                                                                                       "\"funct"
+                                                                                       "ionCall"
+                                                                                       "\":{"
+                                                                                       "\"name"
+                                                                                       "\":"
+                                                                                       "\"put\""
+                                                                                       ",\"args"
+                                                                                       "\":{},"
+                                                                                       "\"id\":"
+                                                                                       "\"c2\"}"
+                                                                                       "}]") "\"ind"
+                                                                                             "ex\":"
+                                                                                             "0}]"
+                                                                                             "," TAIL
+                                                                                             "\r\n"
+                                                                                             "\r\n"
+                                                                                             "d"
+                                                                                             "a"
+                                                                                             "t"
+                                                                                             "a"
+                                                                                             ":"
+                                                                                             " " CAND(
+                                                                                                 "["
+                                                                                                 "{"
+                                                                                                 "\"text\":\"\"}]") "\"index\":0,\"finishReason\":\"STOP\"}],"
+                                                                                                                    "\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":5,"
+                                                                                                                    "\"thoughtsTokenCount\":2,\"totalTokenCount\":12}," TAIL
+                                                                                                                    "\r\n\r\n";
     CHECK_STR(s, want);
     free(s);
 

@@ -198,7 +198,7 @@ static void test_export_import(void)
 {
     or_breaker_reg *r = or_breaker_new();
     or_breaker_set_kind(r, "cc", OR_BREAKER_OAUTH);
-    fail_n(r, "cc", 8);     /* open */
+    fail_n(r, "cc", 8); /* open */
     fail_n(r, "groq", 12);
     advance(30000);
     fail_n(r, "openai", 3); /* closed with failures */
