@@ -6,16 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static or_err set(json_t *o, const char *k, json_t *v)
-{
-    return v && json_object_set_new(o, k, v) == 0 ? OR_OK : OR_ENOMEM;
-}
-
-static or_err push(json_t *a, json_t *v)
-{
-    return v && json_array_append_new(a, v) == 0 ? OR_OK : OR_ENOMEM;
-}
-
 /* Copy without "$schema" (Gemini rejects it in tool and response schemas). */
 static json_t *schema_from_ir(const json_t *s)
 {
@@ -76,7 +66,7 @@ static or_err add_content(build_ctx *b, const char *role, json_t *parts)
             e = OR_ENOMEM;
         goto out;
     }
-    e = push(b->contents, json_pack("{s:s,s:O}", "role", role, "parts", parts));
+    e = or_gemini_push(b->contents, json_pack("{s:s,s:O}", "role", role, "parts", parts));
 out:
     json_decref(parts);
     return e;
@@ -173,20 +163,21 @@ static or_err tool_msg(build_ctx *b, const json_t *content)
             char *s = NULL;
             if (asprintf(&s, "[tool result %s] %s", id ? id : "", text) < 0)
                 goto out;
-            e = push(uparts, json_pack("{s:s}", "text", s));
+            e = or_gemini_push(uparts, json_pack("{s:s}", "text", s));
             free(s);
             if (e != OR_OK)
                 goto out;
             e = OR_ENOMEM;
-        } else if (push(fparts, function_response(tr, id, name ? name : json_string_value(known),
-                                                  text)) != OR_OK) {
+        } else if (or_gemini_push(fparts,
+                                  function_response(tr, id, name ? name : json_string_value(known),
+                                                    text)) != OR_OK) {
             goto out;
         }
         json_array_foreach(rc, j, p)
         {
             const char *pt = json_string_value(json_object_get(p, "type"));
             json_t *img = pt && strcmp(pt, "image") == 0 ? or_gemini_parts_image_from_ir(p) : NULL;
-            if (img && push(uparts, img) != OR_OK)
+            if (img && or_gemini_push(uparts, img) != OR_OK)
                 goto out;
         }
     }
@@ -255,11 +246,11 @@ static json_t *tools_from_ir(const json_t *ir)
          * where `parameters` takes only Gemini's OpenAPI subset and rejects the rest. */
         if (d && json_is_object(params) && json_object_size(params))
             json_object_set_new(d, "parametersJsonSchema", schema_from_ir(params));
-        if (push(decls, d) != OR_OK)
+        if (or_gemini_push(decls, d) != OR_OK)
             goto fail;
     }
     if (json_array_size(decls) &&
-        push(tools, json_pack("{s:O}", "functionDeclarations", decls)) != OR_OK)
+        or_gemini_push(tools, json_pack("{s:O}", "functionDeclarations", decls)) != OR_OK)
         goto fail;
     const json_t *others =
         json_object_get(json_object_get(json_object_get(ir, "extra"), "gemini"), "_tools");
@@ -346,10 +337,10 @@ static or_err response_format_from_ir(const json_t *ir, json_t *gc)
     or_err e = OR_OK;
     if (!type || strcmp(type, "text") == 0)
         return OR_OK;
-    e = set(gc, "responseMimeType", json_string("application/json"));
+    e = or_gemini_set(gc, "responseMimeType", json_string("application/json"));
     /* responseJsonSchema, not responseSchema: it takes JSON Schema as the IR holds it. */
     if (e == OR_OK && strcmp(type, "json_schema") == 0 && json_is_object(schema))
-        e = set(gc, "responseJsonSchema", schema_from_ir(schema));
+        e = or_gemini_set(gc, "responseJsonSchema", schema_from_ir(schema));
     return e;
 }
 
@@ -368,11 +359,11 @@ static or_err gen_config_from_ir(const json_t *ir, const json_t *gx, json_t *bod
         goto out;
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         const json_t *v = json_object_get(ir, nums[i].ir);
-        if (v && (e = set(gc, nums[i].gemini, json_deep_copy(v))) != OR_OK)
+        if (v && (e = or_gemini_set(gc, nums[i].gemini, json_deep_copy(v))) != OR_OK)
             goto out;
     }
     json_t *tc = thinking_from_ir(ir);
-    if (tc && (e = set(gc, "thinkingConfig", tc)) != OR_OK)
+    if (tc && (e = or_gemini_set(gc, "thinkingConfig", tc)) != OR_OK)
         goto out;
     if ((e = response_format_from_ir(ir, gc)) != OR_OK)
         goto out;
@@ -383,7 +374,7 @@ static or_err gen_config_from_ir(const json_t *ir, const json_t *gx, json_t *bod
     }
     e = OR_OK;
     if (json_object_size(gc))
-        e = set(body, "generationConfig", json_incref(gc));
+        e = or_gemini_set(body, "generationConfig", json_incref(gc));
 out:
     json_decref(gc);
     return e;
@@ -429,7 +420,7 @@ or_err or_gemini_req_from_ir(const json_t *ir, json_t **body_out, or_errbuf *eb)
         goto out;
     if ((e = messages_from_ir(&b, json_object_get(ir, "messages"), eb)) != OR_OK)
         goto out;
-    if ((e = set(body, "contents", json_incref(b.contents))) != OR_OK)
+    if ((e = or_gemini_set(body, "contents", json_incref(b.contents))) != OR_OK)
         goto out;
     e = OR_ENOMEM;
     if ((v = system_from_ir(json_object_get(ir, "system"))) &&

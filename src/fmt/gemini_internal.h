@@ -109,4 +109,16 @@ or_fmt_enc *or_gemini_stream_enc_new(const or_fmt_opts *o);
 or_err or_gemini_stream_enc_event(or_fmt_enc *e, const json_t *ev, or_buf *out);
 void or_gemini_stream_enc_free(or_fmt_enc *e);
 
+/* Set/append taking ownership of v; OR_ENOMEM when v is NULL or the insert fails, so a chain of
+ * builder steps fails on the first allocation that did. */
+static inline or_err or_gemini_set(json_t *o, const char *k, json_t *v)
+{
+    return v && json_object_set_new(o, k, v) == 0 ? OR_OK : OR_ENOMEM;
+}
+
+static inline or_err or_gemini_push(json_t *a, json_t *v)
+{
+    return v && json_array_append_new(a, v) == 0 ? OR_OK : OR_ENOMEM;
+}
+
 #endif

@@ -11,16 +11,6 @@
 
 /* ---- shared small helpers ---- */
 
-static or_err set(json_t *o, const char *k, json_t *v)
-{
-    return v && json_object_set_new(o, k, v) == 0 ? OR_OK : OR_ENOMEM;
-}
-
-static or_err push(json_t *a, json_t *v)
-{
-    return v && json_array_append_new(a, v) == 0 ? OR_OK : OR_ENOMEM;
-}
-
 /* JSON Schema copy with Gemini's OpenAPI spelling of types ("OBJECT") lowered to JSON Schema
  * ("object"), so the IR holds one dialect. Gemini CLI's router sends upper-case types even in
  * responseJsonSchema. */
@@ -64,7 +54,7 @@ static or_err keep(json_t *extra, const char *key, const json_t *orig, const jso
     json_t *k = json_pack("{s:O}", "orig", orig);
     if (k && irv)
         json_object_set_new(k, "ir", json_deep_copy(irv));
-    return set(extra, key, k);
+    return or_gemini_set(extra, key, k);
 }
 
 /* ===================================================================== */
@@ -94,8 +84,9 @@ static or_err response_to_ir(const json_t *fr, json_t *tr)
         const json_t *er = json_object_get(resp, "error");
         if (json_is_string(r) || json_is_string(er)) {
             const json_t *t = r ? r : er;
-            if (push(content, json_pack("{s:s,s:s%}", "type", "text", "text", json_string_value(t),
-                                        json_string_length(t))) != OR_OK)
+            if (or_gemini_push(content, json_pack("{s:s,s:s%}", "type", "text", "text",
+                                                  json_string_value(t), json_string_length(t))) !=
+                OR_OK)
                 goto out;
             if (er && json_object_set_new(tr, "is_error", json_true()) != 0)
                 goto out;
@@ -104,7 +95,7 @@ static or_err response_to_ir(const json_t *fr, json_t *tr)
     }
     if (resp) {
         if (!(dump = json_dumps(resp, JSON_COMPACT | JSON_ENCODE_ANY)) ||
-            push(content, json_pack("{s:s,s:s}", "type", "text", "text", dump)) != OR_OK)
+            or_gemini_push(content, json_pack("{s:s,s:s}", "type", "text", "text", dump)) != OR_OK)
             goto out;
     }
     /* Gemini 3 multimodal function responses: images inside the response. */
@@ -113,10 +104,10 @@ static or_err response_to_ir(const json_t *fr, json_t *tr)
     json_array_foreach(json_object_get(fr, "parts"), i, p)
     {
         json_t *img = or_gemini_parts_image_to_ir(p);
-        if (img && push(content, img) != OR_OK)
+        if (img && or_gemini_push(content, img) != OR_OK)
             goto out;
     }
-    e = set(tr, "content", json_incref(content));
+    e = or_gemini_set(tr, "content", json_incref(content));
 out:
     free(dump);
     json_decref(content);
@@ -159,7 +150,7 @@ static or_err tool_result_to_ir(req_ctx *c, const json_t *fr, const char *path, 
         return OR_ENOMEM;
     or_err e = response_to_ir(fr, tr);
     if (e == OR_OK)
-        e = push(json_object_get(msg, "content"), json_incref(tr));
+        e = or_gemini_push(json_object_get(msg, "content"), json_incref(tr));
     json_decref(tr);
     return e;
 }
@@ -221,7 +212,7 @@ static or_err user_to_ir(req_ctx *c, const json_t *parts, size_t ci)
         }
         if (!conv || !(m = msg_for(c, "user", &fresh)))
             return json_decref(conv), OR_ENOMEM;
-        if ((e = push(json_object_get(m, "content"), conv)) != OR_OK)
+        if ((e = or_gemini_push(json_object_get(m, "content"), conv)) != OR_OK)
             return e;
     }
     return OR_OK;
@@ -257,7 +248,7 @@ static or_err contents_to_ir(req_ctx *c, const json_t *contents)
             e = or_gemini_parts_model_to_ir(parts, path, true, &c->ids,
                                             json_object_get(m, "content"), c->calls, c->eb);
             if (e == OR_OK && json_array_size(json_object_get(m, "content")) > 0)
-                e = push(c->msgs, json_incref(m));
+                e = or_gemini_push(c->msgs, json_incref(m));
             json_decref(m);
         } else if (role && (strcmp(role, "user") == 0 || strcmp(role, "function") == 0)) {
             e = user_to_ir(c, parts, ci);
@@ -273,7 +264,8 @@ static or_err contents_to_ir(req_ctx *c, const json_t *contents)
 static or_err system_to_ir(const json_t *si, json_t *sys, or_errbuf *eb)
 {
     if (json_is_string(si))
-        return push(sys, json_pack("{s:s,s:s}", "type", "text", "text", json_string_value(si)));
+        return or_gemini_push(
+            sys, json_pack("{s:s,s:s}", "type", "text", "text", json_string_value(si)));
     const json_t *parts = json_object_get(si, "parts");
     if (!json_is_object(si) || !json_is_array(parts))
         return or_fail(eb, OR_EINVAL, "systemInstruction: expected {\"parts\": [...]}");
@@ -283,8 +275,8 @@ static or_err system_to_ir(const json_t *si, json_t *sys, or_errbuf *eb)
     {
         const json_t *t = json_object_get(p, "text");
         if (json_is_string(t) && json_string_length(t) > 0 &&
-            push(sys, json_pack("{s:s,s:s%}", "type", "text", "text", json_string_value(t),
-                                json_string_length(t))) != OR_OK)
+            or_gemini_push(sys, json_pack("{s:s,s:s%}", "type", "text", "text",
+                                          json_string_value(t), json_string_length(t))) != OR_OK)
             return OR_ENOMEM;
     }
     return OR_OK;
@@ -328,7 +320,7 @@ static or_err tools_to_ir(const json_t *tools, json_t *ir, json_t *extra, or_err
                 json_object_set(tool, "description", (json_t *)desc);
             if (tool && json_is_object(params))
                 json_object_set_new(tool, "parameters", schema_to_ir(params));
-            if (push(out, tool) != OR_OK)
+            if (or_gemini_push(out, tool) != OR_OK)
                 goto out;
         }
         /* Built-in tools (googleSearch, codeExecution, urlContext, …) have no IR form. */
@@ -339,14 +331,14 @@ static or_err tools_to_ir(const json_t *tools, json_t *ir, json_t *extra, or_err
         json_object_del(rest, "function_declarations");
         if (json_object_size(rest) == 0)
             json_decref(rest);
-        else if (push(others, rest) != OR_OK)
+        else if (or_gemini_push(others, rest) != OR_OK)
             goto out;
     }
     e = OR_OK;
     if (json_array_size(out))
-        e = set(ir, "tools", json_incref(out));
+        e = or_gemini_set(ir, "tools", json_incref(out));
     if (e == OR_OK && json_array_size(others))
-        e = set(extra, "_tools", json_incref(others));
+        e = or_gemini_set(extra, "_tools", json_incref(others));
 out:
     json_decref(out);
     json_decref(others);
@@ -372,7 +364,7 @@ static or_err tool_config_to_ir(const json_t *tc, json_t *ir, json_t *extra, or_
         choice = json_pack("{s:s}", "type", "auto");
     or_err e = keep(extra, "_toolConfig", tc, choice);
     if (e == OR_OK && choice)
-        e = set(ir, "tool_choice", json_incref(choice));
+        e = or_gemini_set(ir, "tool_choice", json_incref(choice));
     json_decref(choice);
     return e;
 }
@@ -420,7 +412,7 @@ static or_err thinking_to_ir(const json_t *tc, json_t *ir, json_t *extra, or_err
     }
     e = keep(extra, "_thinkingConfig", tc, th);
     if (e == OR_OK && th)
-        e = set(ir, "thinking", json_incref(th));
+        e = or_gemini_set(ir, "thinking", json_incref(th));
 out:
     json_decref(th);
     return e;
@@ -454,7 +446,7 @@ static or_err response_format_to_ir(const json_t *gc, json_t *ir, json_t *extra)
     /* Other MIME types (text/x.enum) have no IR form: only the kept original carries them. */
     or_err e = keep(extra, "_responseFormat", orig, rf);
     if (e == OR_OK && rf)
-        e = set(ir, "response_format", json_incref(rf));
+        e = or_gemini_set(ir, "response_format", json_incref(rf));
     json_decref(rf);
     json_decref(orig);
     return e;
@@ -483,7 +475,7 @@ static or_err gen_config_to_ir(const json_t *gc, json_t *ir, json_t *extra, or_e
         if (nums[i].integer ? !json_is_integer(v) : !json_is_number(v))
             return or_fail(eb, OR_EINVAL, "generationConfig.%s: expected %s", nums[i].gemini,
                            nums[i].integer ? "an integer" : "a number");
-        if ((e = set(ir, nums[i].ir, json_deep_copy(v))) != OR_OK)
+        if ((e = or_gemini_set(ir, nums[i].ir, json_deep_copy(v))) != OR_OK)
             return e;
     }
     const json_t *stop = GET(gc, "stopSequences");
@@ -494,7 +486,7 @@ static or_err gen_config_to_ir(const json_t *gc, json_t *ir, json_t *extra, or_e
             return or_fail(eb, OR_EINVAL, "generationConfig.stopSequences: expected an array");
         json_array_foreach(stop, i, s) if (!json_is_string(s)) return or_fail(
             eb, OR_EINVAL, "generationConfig.stopSequences[%zu]: expected a string", i);
-        if ((e = set(ir, "stop", json_deep_copy(stop))) != OR_OK)
+        if ((e = or_gemini_set(ir, "stop", json_deep_copy(stop))) != OR_OK)
             return e;
     }
     const json_t *tc = GET(gc, "thinkingConfig");
@@ -518,7 +510,7 @@ static or_err gen_config_to_ir(const json_t *gc, json_t *ir, json_t *extra, or_e
             json_object_set(rest, k, (json_t *)v);
     }
     if (json_object_size(rest))
-        return set(extra, "_generationConfig", rest);
+        return or_gemini_set(extra, "_generationConfig", rest);
     json_decref(rest);
     return OR_OK;
 }
@@ -567,12 +559,12 @@ or_err or_gemini_req_to_ir(const json_t *body, json_t **ir_out, or_errbuf *eb)
         or_gemini_parts_camel(k, camel, sizeof camel);
         for (size_t i = 0; i < sizeof known / sizeof known[0] && !is_known; i++)
             is_known = strcmp(known[i], camel) == 0;
-        if (!is_known && k[0] != '_' && (e = set(extra, k, json_deep_copy(v))) != OR_OK)
+        if (!is_known && k[0] != '_' && (e = or_gemini_set(extra, k, json_deep_copy(v))) != OR_OK)
             goto out;
     }
     e = OR_OK;
     if (json_object_size(extra))
-        e = set(ir, "extra", json_pack("{s:O}", "gemini", extra));
+        e = or_gemini_set(ir, "extra", json_pack("{s:O}", "gemini", extra));
     if (e == OR_OK) {
         *ir_out = ir;
         ir = NULL;
