@@ -569,8 +569,20 @@ static void end_stream(relay *c, or_up_result res, const char *detail)
     if (c->translate || res != OR_UP_OK) {
         or_fmt_enc *own = NULL;
         or_fmt_enc *enc = c->enc;
-        if (!enc) /* passthrough: the client format's encoder renders the error end */
+        if (!enc) {
+            /* Passthrough: the client format's encoder renders the error end. It is told the
+             * stream already began (its opening events go to a scratch buffer: the client got
+             * the provider's own), so it emits only the termination. */
             enc = own = c->cf->enc_new(&c->copts);
+            json_t *start = json_pack("{s:s, s:s, s:s}", "type", "start", "id", c->row.request_id,
+                                      "model", c->client_model);
+            or_buf scratch;
+            or_buf_init(&scratch, 0);
+            if (own && start)
+                c->cf->enc_event(own, start, &scratch);
+            or_buf_free(&scratch);
+            json_decref(start);
+        }
         if (res != OR_UP_OK) {
             json_t *err = ir_error(status_for(res), "upstream_stream_error", detail);
             json_object_set_new(err, "type", json_string("error"));
