@@ -5,6 +5,7 @@
 #include "admin/resilience_api.h"
 #include "app/cli.h"
 #include "app/routes.h"
+#include "gateway/sigcache.h"
 #include "auth/apikey.h"
 #include "auth/auth.h"
 #include "core/clock.h"
@@ -78,6 +79,7 @@ static void app_free(or_app *app)
     if (app->store && app->routing.plans)
         or_resilience_api_save(app); /* breaker state survives a restart */
     or_routing_free(&app->routing);
+    or_sigcache_clear();
     or_apikeys_close(app->apikeys, app->store); /* lastUsedAt survives a restart */
     if (app->store)
         or_store_close(app->store);

@@ -16,6 +16,7 @@
 #include "core/rand.h"
 #include "gateway/client_auth.h"
 #include "gateway/proxy_pick.h"
+#include "gateway/sigcache.h"
 #include "gateway/sse_events.h"
 #include "gateway/sse_lines.h"
 #include "gateway/target.h"
@@ -124,6 +125,7 @@ static void attempt_clear(relay *c)
     c->up_status = 0;
     c->up_ctype[0] = c->retry_after[0] = '\0';
     c->stream_ok = c->content = c->ir_failed = c->enc_done = false;
+    c->ncalls = 0;
 }
 
 static int on_sse_event(void *ud, const char *event, const char *data, size_t len);
@@ -328,6 +330,25 @@ static bool is_content(const char *type)
     return false;
 }
 
+/* A Gemini provider's thought signatures, by the call id the client sees (sigcache.h). */
+static void keep_signature(relay *c, const char *type, const json_t *ev)
+{
+    long index = (long)json_integer_value(json_object_get(ev, "index"));
+    if (strcmp(type, "tool_call") == 0) {
+        const char *id = json_string_value(json_object_get(ev, "id"));
+        if (id && c->ncalls < sizeof c->calls / sizeof c->calls[0]) {
+            c->calls[c->ncalls].index = index;
+            or_relay__copy_str(c->calls[c->ncalls].id, sizeof c->calls[0].id, id, strlen(id));
+            c->ncalls++;
+        }
+    } else if (strcmp(type, "tool_signature") == 0) {
+        for (size_t i = 0; i < c->ncalls; i++)
+            if (c->calls[i].index == index)
+                or_sigcache_put(c->calls[i].id,
+                                json_string_value(json_object_get(ev, "signature")));
+    }
+}
+
 /* Usage, commit detection and (translated) encoding of the decoded events. */
 static void handle_events(relay *c)
 {
@@ -340,6 +361,8 @@ static void handle_events(relay *c)
             continue;
         if (strcmp(type, "usage") == 0)
             usage_from_ir(c, json_object_get(ev, "usage"));
+        else if (c->translate && c->pf->id == OR_FMT_GEMINI && c->cf->id != OR_FMT_GEMINI)
+            keep_signature(c, type, ev);
         if (!c->committed && !c->content) {
             if (strcmp(type, "error") == 0) {
                 c->ir_failed = true;
@@ -654,6 +677,8 @@ static void end_whole(relay *c)
         return;
     }
     usage_from_ir(c, json_object_get(ir, "usage"));
+    if (c->pf->id == OR_FMT_GEMINI && c->cf->id != OR_FMT_GEMINI)
+        or_sigcache_take_response(ir);
     json_decref(doc);
     json_decref(ir);
     record(c, 200, NULL);

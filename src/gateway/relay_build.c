@@ -3,6 +3,7 @@
 #include "gateway/relay_internal.h"
 
 #include "core/json_scan.h"
+#include "gateway/sigcache.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -114,6 +115,8 @@ or_err or_relay__translate_body(relay *c, or_errbuf *eb)
         return e;
     json_object_set_new(ir, "model", json_stringn(c->t.model, c->t.model_len));
     json_object_set_new(ir, "stream", json_boolean(c->stream));
+    if (c->pf->id == OR_FMT_GEMINI && c->cf->id != OR_FMT_GEMINI)
+        or_sigcache_fill(ir); /* the client's format had nowhere to keep them */
     e = c->pf->req_from_ir(ir, &pbody, eb);
     json_decref(ir);
     if (e != OR_OK)

@@ -94,6 +94,11 @@ struct relay {
     json_t *evs;
     or_buf out;
     bool enc_done;
+    struct {
+        long index;
+        char id[64];
+    } calls[16]; /* a Gemini stream's tool calls by IR index, for their signatures (sigcache.h) */
+    size_t ncalls;
     token_timer *timer;
     or_limiter_ticket ticket; /* the connection's request-limit slot (resilience/limiter.h) */
     int busy;
