@@ -196,3 +196,13 @@ bool or_client_auth_model(or_http_req *req, or_app *app, or_snapshot *snap, or_f
                          model ? model : "");
     return false;
 }
+
+bool or_client_auth_allows(or_http_req *req, or_app *app, or_snapshot *snap, const char *model)
+{
+    span key = {NULL, 0};
+    or_apikey_who who = {0};
+    if (find_key(req, &key) != OR_APIKEY_OK)
+        return true;
+    return or_apikeys_check(app->apikeys, snap, key.p, key.len, model, or_clock_wall_ms(), &who) !=
+           OR_APIKEY_MODEL;
+}

@@ -33,4 +33,8 @@ bool or_client_auth_gate(or_http_req *req, or_app *app);
 bool or_client_auth_model(or_http_req *req, or_app *app, or_snapshot *snap, or_format f,
                           const char *model, char id_out[40]);
 
+/* For listings: false only when the request carries a valid key whose allowedModels exclude
+ * model (nothing is replied). */
+bool or_client_auth_allows(or_http_req *req, or_app *app, or_snapshot *snap, const char *model);
+
 #endif

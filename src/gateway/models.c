@@ -4,6 +4,7 @@
  * provider's custom models), then every combo (owned_by "combo").
  */
 #include "gateway/gateway.h"
+#include "gateway/client_auth.h"
 #include "http/reply.h"
 #include "provider/provider.h"
 
@@ -71,6 +72,16 @@ static void add_provider(json_t *out, json_t *seen, const or_snapshot *snap, con
     }
 }
 
+/* Drops the ids the request's API key may not use (its allowedModels), in place. */
+static void filter_for_key(or_http_req *req, or_app *app, or_snapshot *snap, json_t *ids)
+{
+    for (size_t i = json_array_size(ids); i-- > 0;) {
+        const char *id = json_string_value(json_array_get(json_array_get(ids, i), 0));
+        if (id && !or_client_auth_allows(req, app, snap, id))
+            json_array_remove(ids, i);
+    }
+}
+
 /* Every "prefix/model" id of providers (and provider nodes) with an active connection, once
  * each, in table order. Returns an array of [id, owner] pairs. */
 static json_t *list_models(const or_snapshot *snap)
@@ -97,6 +108,7 @@ void or_gw_models(or_http_req *req, or_app *app, const or_route_params *params)
     (void)params;
     or_snapshot *snap = or_store_snapshot(app->store);
     json_t *ids = list_models(snap);
+    filter_for_key(req, app, snap, ids);
     or_snapshot_release(snap);
     json_t *data = json_array();
     size_t i;
@@ -116,6 +128,7 @@ void or_gw_gemini_models(or_http_req *req, or_app *app, const or_route_params *p
     (void)params;
     or_snapshot *snap = or_store_snapshot(app->store);
     json_t *ids = list_models(snap);
+    filter_for_key(req, app, snap, ids);
     or_snapshot_release(snap);
     json_t *models = json_array();
     size_t i;

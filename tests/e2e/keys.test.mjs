@@ -191,9 +191,19 @@ test('allowedModels (globs) are enforced against the requested model: 403 in the
   const g = await CLIENTS.gemini(k.key, 'gemini/gemini-2.5-pro');
   assert.equal(g.status, 403);
   assertClientError('gemini', 403, await g.json());
+  // The model lists show only what the key may use.
+  const list = await (await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${k.key}` } })).json();
+  assert.ok(list.data.length > 0);
+  assert.ok(list.data.every((m) => m.id.startsWith('openai/') || /^gemini\/gemini-2\..-flash$/.test(m.id)),
+    list.data.map((m) => m.id).join(' '));
+  assert.ok(list.data.some((m) => m.id.startsWith('openai/')));
+  const glist = await (await fetch(`${gw.url}/v1beta/models`, { headers: { 'x-goog-api-key': k.key } })).json();
+  assert.ok(glist.models.every((m) => m.name.startsWith('models/openai/') || /gemini-2\..-flash$/.test(m.name)));
   // Widening the list lets the model through at once.
   await json(await api('PATCH', `/api/keys/${k.id}`, { allowedModels: [] }), 200);
   await expectOk('anthropic', k.key);
+  const all = await (await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${k.key}` } })).json();
+  assert.ok(all.data.some((m) => m.id.startsWith('anthropic/')), 'an unrestricted key sees every model');
 });
 
 test('the list shows metadata and lastUsedAt, never a key; bad bodies → 400 naming the field', T, async () => {
