@@ -450,6 +450,30 @@ static or_err claim_name(const char *dir, const char *stamp, char name[128],
     return or_fail(eb, OR_EIO, "too many pre-import backups named %s", stamp);
 }
 
+static int is_pre_import(const struct dirent *de)
+{
+    size_t n = strlen(de->d_name);
+    return strncmp(de->d_name, "pre-import-", 11) == 0 && n > 18 &&
+           strcmp(de->d_name + n - 7, ".sqlite") == 0;
+}
+
+/* Keeps the newest OR_BACKUP_PRE_IMPORT_KEEP pre-import backups: names sort by time (the stamp
+ * is year-first, and a same-second "-2" sorts after its first). */
+static void prune_pre_imports(const char *dir)
+{
+    struct dirent **list = NULL;
+    int n = scandir(dir, &list, is_pre_import, alphasort);
+    char p[OR_BACKUP_PATH_MAX + 256];
+    for (int i = 0; i < n; i++) {
+        if (i < n - OR_BACKUP_PRE_IMPORT_KEEP) {
+            snprintf(p, sizeof p, "%s/%s", dir, list[i]->d_name);
+            unlink(p);
+        }
+        free(list[i]);
+    }
+    free(list);
+}
+
 or_err or_backup_import(or_store *s, const char *path, or_backup_report *rep, or_errbuf *eb)
 {
     swap_ctx c = {0};
@@ -462,11 +486,12 @@ or_err or_backup_import(or_store *s, const char *path, or_backup_report *rep, or
         (e = claim_name(dir, stamp, rep->pre_import, c.pre_path, eb)) != OR_OK)
         goto out;
     e = or_store_with_db(s, swap, &c, true, eb);
-    if (e == OR_OK)
+    if (e == OR_OK) {
         or_log_info("store: imported a backup (%zu connections, %zu api keys unreadable); the "
                     "previous data is in %s",
                     rep->connections, rep->secrets_unreadable, c.pre_path);
-    else
+        prune_pre_imports(dir);
+    } else
         or_log_error("store: import failed: %s", eb ? eb->msg : or_err_name(e));
     struct stat st;
     if (e != OR_OK && stat(c.pre_path, &st) == 0 && st.st_size == 0)

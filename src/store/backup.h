@@ -36,8 +36,9 @@
 #include <stdint.h>
 
 #define OR_BACKUP_MAX_BYTES ((size_t)100 * 1024 * 1024)
-#define OR_BACKUP_MIN_BYTES 512 /* the smallest SQLite page; a database is at least one */
-#define OR_BACKUP_DIR "backups" /* under DATA_DIR */
+#define OR_BACKUP_MIN_BYTES 512      /* the smallest SQLite page; a database is at least one */
+#define OR_BACKUP_DIR "backups"      /* under DATA_DIR */
+#define OR_BACKUP_PRE_IMPORT_KEEP 10 /* newest pre-import backups kept; older ones are pruned */
 #define OR_BACKUP_PATH_MAX 1024
 
 typedef struct {

@@ -409,6 +409,14 @@ static void test_foreign_file(void)
     CHECK(strcmp(first, rep.pre_import) != 0);
     CHECK(count_pre_import(s) == 2);
     CHECK(!has_conn_named(s, "rekeyed", "sk-new"));
+    /* Only the newest OR_BACKUP_PRE_IMPORT_KEEP pre-import backups are kept; the latest stays. */
+    for (int i = 0; i < OR_BACKUP_PRE_IMPORT_KEEP + 3; i++)
+        CHECK(import_file(s, exp, &rep, &eb) == OR_OK);
+    CHECK(count_pre_import(s) == OR_BACKUP_PRE_IMPORT_KEEP);
+    char latest[OR_BACKUP_PATH_MAX + 256];
+    snprintf(latest, sizeof latest, "%s/%s/%s", or_store_data_dir(s), OR_BACKUP_DIR,
+             rep.pre_import);
+    CHECK(file_size(latest) > 0);
     or_backup_remove(exp);
 out:
     or_store_close(other);
