@@ -457,21 +457,47 @@ static int is_pre_import(const struct dirent *de)
            strcmp(de->d_name + n - 7, ".sqlite") == 0;
 }
 
-/* Keeps the newest OR_BACKUP_PRE_IMPORT_KEEP pre-import backups: names sort by time (the stamp
- * is year-first, and a same-second "-2" sorts after its first). */
+typedef struct {
+    char name[256];
+    struct timespec mtime;
+} aged_file;
+
+static int older_first(const void *a, const void *b)
+{
+    const aged_file *x = a, *y = b;
+    if (x->mtime.tv_sec != y->mtime.tv_sec)
+        return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+    if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+        return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Keeps the newest OR_BACKUP_PRE_IMPORT_KEEP pre-import backups, by modification time: names
+ * cannot order them, as a pruned name is claimed again by the next import of the same second. */
 static void prune_pre_imports(const char *dir)
 {
     struct dirent **list = NULL;
-    int n = scandir(dir, &list, is_pre_import, alphasort);
+    int n = scandir(dir, &list, is_pre_import, NULL);
+    aged_file *files = n > 0 ? calloc((size_t)n, sizeof *files) : NULL;
     char p[OR_BACKUP_PATH_MAX + 256];
+    int kept = 0;
     for (int i = 0; i < n; i++) {
-        if (i < n - OR_BACKUP_PRE_IMPORT_KEEP) {
-            snprintf(p, sizeof p, "%s/%s", dir, list[i]->d_name);
-            unlink(p);
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, list[i]->d_name);
+        if (files && stat(p, &st) == 0) {
+            snprintf(files[kept].name, sizeof files[kept].name, "%s", list[i]->d_name);
+            files[kept++].mtime = st.st_mtim;
         }
         free(list[i]);
     }
     free(list);
+    if (files)
+        qsort(files, (size_t)kept, sizeof *files, older_first);
+    for (int i = 0; i < kept - OR_BACKUP_PRE_IMPORT_KEEP; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i].name);
+        unlink(p);
+    }
+    free(files);
 }
 
 or_err or_backup_import(or_store *s, const char *path, or_backup_report *rep, or_errbuf *eb)
