@@ -1,4 +1,5 @@
 #include "admin/catalog.h"
+#include "http/query.h"
 
 #include "admin/custom_models.h"
 #include "http/reply.h"
@@ -165,9 +166,9 @@ void or_catalog_get(or_http_req *req, or_app *app, const or_route_params *p)
     (void)p;
     char type[32], provider[256], active[16];
     const char *q = or_http_query(req);
-    bool has_type = or_custom_models_query(q, "type", type, sizeof type);
-    bool has_provider = or_custom_models_query(q, "provider", provider, sizeof provider);
-    bool active_only = or_custom_models_query(q, "active", active, sizeof active) &&
+    bool has_type = or_http_query_param(q, "type", type, sizeof type);
+    bool has_provider = or_http_query_param(q, "provider", provider, sizeof provider);
+    bool active_only = or_http_query_param(q, "active", active, sizeof active) &&
                        (strcmp(active, "true") == 0 || strcmp(active, "1") == 0);
     if (has_type && !known_type(type)) {
         or_reply_error(req, 400, "invalid_request_error", "invalid_type",

@@ -1,4 +1,5 @@
 #include "admin/custom_models.h"
+#include "http/query.h"
 #include "admin/admin.h"
 #include "http/reply.h"
 #include "provider/provider.h"
@@ -10,44 +11,6 @@
 #define PROVIDER_MAX 128
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-bool or_custom_models_query(const char *query, const char *name, char *out, size_t cap)
-{
-    size_t nlen = strlen(name);
-    for (const char *q = query; q && *q;) {
-        const char *end = q + strcspn(q, "&");
-        if ((size_t)(end - q) > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
-            size_t n = 0;
-            for (const char *v = q + nlen + 1; v < end; v++) {
-                char ch = *v;
-                if (ch == '+') {
-                    ch = ' ';
-                } else if (ch == '%' && end - v > 2 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-                    ch = (char)(hexval(v[1]) * 16 + hexval(v[2]));
-                    v += 2;
-                }
-                if ((unsigned char)ch < 0x20 || ch == 0x7f || n + 1 >= cap)
-                    return false;
-                out[n++] = ch;
-            }
-            out[n] = '\0';
-            return n > 0;
-        }
-        q = *end ? end + 1 : end;
-    }
-    return false;
-}
 
 /* The provider id for a provider id, alias, node providerId or node prefix. */
 static bool canonical(or_app *app, const char *name, char out[PROVIDER_MAX])
@@ -99,7 +62,7 @@ void or_custom_models_list(or_http_req *req, or_app *app, const or_route_params 
 {
     (void)p;
     char want[PROVIDER_MAX], raw[PROVIDER_MAX];
-    bool filter = or_custom_models_query(or_http_query(req), "provider", raw, sizeof raw);
+    bool filter = or_http_query_param(or_http_query(req), "provider", raw, sizeof raw);
     bool known = filter && canonical(app, raw, want);
     json_t *all = current(app), *out = json_array();
     const char *provider;
@@ -190,9 +153,9 @@ void or_custom_models_delete(or_http_req *req, or_app *app, const or_route_param
     (void)p;
     char raw[PROVIDER_MAX], pid[PROVIDER_MAX], id[MODEL_MAX * 3 + 1];
     const char *q = or_http_query(req);
-    if (!or_custom_models_query(q, "provider", raw, sizeof raw) ||
-        (!or_custom_models_query(q, "model", id, sizeof id) &&
-         !or_custom_models_query(q, "modelId", id, sizeof id))) {
+    if (!or_http_query_param(q, "provider", raw, sizeof raw) ||
+        (!or_http_query_param(q, "model", id, sizeof id) &&
+         !or_http_query_param(q, "modelId", id, sizeof id))) {
         or_reply_error(req, 400, NULL, NULL, "provider and model query parameters are required");
         return;
     }

@@ -32,6 +32,5 @@ void or_custom_models_delete(or_http_req *req, or_app *app, const or_route_param
 
 /* Decoded value of `name` in a query string ("a=1&b=x%2Fy" → "x/y"; '+' is a space) into out,
  * or false when absent, too long for out, or holding a NUL or control byte. */
-bool or_custom_models_query(const char *query, const char *name, char *out, size_t cap);
 
 #endif

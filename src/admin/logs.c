@@ -1,4 +1,5 @@
 #include "admin/logs.h"
+#include "http/query.h"
 
 #include "admin/admin.h"
 #include "admin/custom_models.h"
@@ -16,7 +17,7 @@ static bool query_num(or_http_req *req, const char *name, unsigned lo, unsigned 
 {
     char v[32];
     *out = dflt;
-    if (!or_custom_models_query(or_http_query(req), name, v, sizeof v))
+    if (!or_http_query_param(or_http_query(req), name, v, sizeof v))
         return true;
     char *end;
     unsigned long n = v[0] >= '0' && v[0] <= '9' ? strtoul(v, &end, 10) : 0;

@@ -1,4 +1,5 @@
 #include "admin/proxy.h"
+#include "http/query.h"
 
 #include "admin/admin.h"
 #include "admin/custom_models.h"
@@ -286,8 +287,8 @@ void or_proxy_api_delete(or_http_req *req, or_app *app, const or_route_params *p
     (void)p;
     char level[32] = "", id[ID_MAX + 1] = "";
     const char *q = or_http_query(req);
-    bool has_level = or_custom_models_query(q, "level", level, sizeof level);
-    bool has_id = or_custom_models_query(q, "id", id, sizeof id);
+    bool has_level = or_http_query_param(q, "level", level, sizeof level);
+    bool has_id = or_http_query_param(q, "id", id, sizeof id);
     static const struct {
         const char *name, *key;
     } levels[] = {

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "gateway/client_auth.h"
 #include "gateway/gateway.h"
+#include "http/query.h"
 #include "http/reply.h"
 
 #include <stdlib.h>
@@ -140,17 +141,6 @@ static void root(or_http_req *req, or_app *app, const or_route_params *p)
                   NULL);
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 bool or_routes_match(const char *pattern, const char *path, or_route_params *p, char *buf,
                      size_t buflen)
 {
@@ -169,9 +159,9 @@ bool or_routes_match(const char *pattern, const char *path, or_route_params *p, 
                 return false;
             for (size_t i = 0; i < seglen; i++) {
                 char ch = path[i];
-                if (ch == '%' && i + 2 < seglen + 1 && hexval(path[i + 1]) >= 0 &&
-                    hexval(path[i + 2]) >= 0) {
-                    ch = (char)(hexval(path[i + 1]) * 16 + hexval(path[i + 2]));
+                if (ch == '%' && i + 2 < seglen + 1 && or_http_hexval(path[i + 1]) >= 0 &&
+                    or_http_hexval(path[i + 2]) >= 0) {
+                    ch = (char)(or_http_hexval(path[i + 1]) * 16 + or_http_hexval(path[i + 2]));
                     i += 2;
                 }
                 if (ch == '\0' || used + 2 > buflen)

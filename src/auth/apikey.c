@@ -1,4 +1,5 @@
 #include "auth/apikey.h"
+#include "core/glob.h"
 
 #include "auth/auth.h"
 #include "core/clock.h"
@@ -104,29 +105,6 @@ static const char *const status_text[] = {
 const char *or_apikey_status_text(or_apikey_status st)
 {
     return (size_t)st < sizeof status_text / sizeof *status_text ? status_text[st] : "?";
-}
-
-/* Iterative match with one backtrack point (the last '*'): O(|pattern|·|name|) at worst. */
-bool or_apikey_glob_match(const char *p, const char *s)
-{
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*p == '*') {
-            star = p++;
-            resume = s;
-        } else if (*p && (*p == '?' || *p == *s)) {
-            p++;
-            s++;
-        } else if (star) {
-            p = star + 1;
-            s = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (*p == '*')
-        p++;
-    return *p == '\0';
 }
 
 static void key_hash(const or_apikeys *k, const char *key, size_t len, uint8_t out[32])
@@ -320,7 +298,7 @@ static bool model_allowed(const json_t *globs, const char *model)
     json_array_foreach(globs, i, g)
     {
         const char *p = json_string_value(g);
-        if (p && or_apikey_glob_match(p, model))
+        if (p && or_glob_match(p, model))
             return true;
     }
     return false;

@@ -79,8 +79,6 @@ void or_apikey_generate(char out[OR_APIKEY_LEN + 1]);
 bool or_apikey_well_formed(const char *key, size_t len);
 /* A short, human-readable reason for a status ("API key has been revoked"). */
 const char *or_apikey_status_text(or_apikey_status st);
-/* '*' and '?' glob, linear in practice (no backtracking blow-up on hostile names). */
-bool or_apikey_glob_match(const char *pattern, const char *name);
 
 /* ---- the request path ---- */
 /* Checks the key (len bytes, not necessarily NUL-terminated) against snap's records at wall time

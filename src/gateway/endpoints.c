@@ -6,6 +6,7 @@
 #include "gateway/relay.h"
 #include "gateway/target.h"
 #include "core/json_scan.h"
+#include "http/query.h"
 #include "http/reply.h"
 #include "provider/provider.h"
 
@@ -255,17 +256,12 @@ void or_gw_count_tokens(or_http_req *req, or_app *app, const or_route_params *p)
     json_decref(root);
 }
 
-static bool query_has(const char *query, const char *kv)
+/* ?alt=sse: the client wants SSE rather than the streamed JSON array. */
+static bool gemini_sse(or_http_req *req)
 {
-    size_t n = strlen(kv);
-    for (const char *q = query; q && *q;) {
-        if (strncmp(q, kv, n) == 0 && (q[n] == '&' || q[n] == '\0'))
-            return true;
-        q = strchr(q, '&');
-        if (q)
-            q++;
-    }
-    return false;
+    char alt[8];
+    return or_http_query_param(or_http_query(req), "alt", alt, sizeof alt) &&
+           strcmp(alt, "sse") == 0;
 }
 
 /* POST /v1beta/models/{model}:{action}; the model may contain '/' (ours do) or be %2F-encoded
@@ -298,7 +294,7 @@ void or_gw_gemini(or_http_req *req, or_app *app, const or_route_params *p)
             .endpoint = "/v1beta/models:generateContent",
             .model = strncmp(model, "models/", 7) == 0 ? model + 7 : model,
             .stream = action[0] == 's',
-            .gemini_sse = query_has(or_http_query(req), "alt=sse"),
+            .gemini_sse = gemini_sse(req),
             .model_in_body = false,
         };
         or_relay_start(req, app, root, &o);

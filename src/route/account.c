@@ -1,26 +1,17 @@
 #include "route/account.h"
+#include "route/strategy.h"
 
 static const or_account_strategy *const table[] = {
     &or_account_fill_first, &or_account_round_robin, &or_account_p2c,
     &or_account_random,     &or_account_least_used,  &or_account_cost_optimized,
 };
 
-static bool same_name(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
 const or_account_strategy *or_account_find(const char *name)
 {
     if (!name || !*name)
         return &or_account_fill_first;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (same_name(name, table[i]->name))
+        if (or_strategy_name_eq(name, table[i]->name))
             return table[i];
     return NULL;
 }

@@ -9,6 +9,7 @@
  * reused under it; a name that involves no combo never takes it.
  */
 #include "route/plan.h"
+#include "core/glob.h"
 
 #include "core/clock.h"
 #include "route/strategy.h"
@@ -130,28 +131,6 @@ out:
 
 /* ---- names ---- */
 
-bool or_plan_glob(const char *p, const char *s)
-{
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*p == '?' || (*p && *p != '*' && *p == *s)) {
-            p++;
-            s++;
-        } else if (*p == '*') {
-            star = p++;
-            resume = s;
-        } else if (star) {
-            p = star + 1;
-            s = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (*p == '*')
-        p++;
-    return *p == '\0';
-}
-
 static const char *name_of(const json_t *combo)
 {
     return json_string_value(json_object_get(combo, "name"));
@@ -205,7 +184,7 @@ static const char *best_alias(const json_t *aliases, const char *model)
     {
         const char *pat = json_string_value(json_object_get(a, "pattern"));
         const char *target = json_string_value(json_object_get(a, "target"));
-        if (!pat || !target || !*target || !or_plan_glob(pat, model))
+        if (!pat || !target || !*target || !or_glob_match(pat, model))
             continue;
         size_t lit = 0, stars = 0;
         for (const char *q = pat; *q; q++) {

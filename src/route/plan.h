@@ -78,7 +78,5 @@ const json_t *or_plan_find_combo(const json_t *combos, const char *name);
  * ("models: cycle a → b → a"). The combo named `first` is checked first, so an error that
  * involves it names it. Pure. */
 or_err or_plan_check_combos(const json_t *combos, const char *first, or_errbuf *eb);
-/* '*' any run (also empty), '?' one character; everything else literal, case-sensitive. */
-bool or_plan_glob(const char *pattern, const char *s);
 
 #endif

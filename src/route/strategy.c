@@ -20,7 +20,7 @@ static const struct {
 };
 
 /* Names compare with '_' and '-' as the same letter: "round_robin" is "round-robin". */
-static bool same_name(const char *a, const char *b)
+bool or_strategy_name_eq(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++) {
         char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
@@ -35,10 +35,10 @@ const or_strategy *or_strategy_find(const char *name)
     if (!name || !*name)
         return &or_strategy_priority;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (same_name(name, table[i]->name))
+        if (or_strategy_name_eq(name, table[i]->name))
             return table[i];
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (same_name(name, aliases[i].alias))
+        if (or_strategy_name_eq(name, aliases[i].alias))
             return aliases[i].s;
     return NULL;
 }

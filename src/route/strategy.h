@@ -13,6 +13,7 @@
 #define OR_ROUTE_STRATEGY_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,10 @@ extern const or_strategy or_strategy_cost_optimized;
 const or_strategy *or_strategy_find(const char *name);
 size_t or_strategy_count(void);
 const or_strategy *or_strategy_at(size_t i);
+
+/* Strategy names as users write them: '_' reads as '-' ("round_robin" = "round-robin"). Shared
+ * with the account strategies (account.h). */
+bool or_strategy_name_eq(const char *a, const char *b);
 
 /* Shared by the strategy files. */
 void or_strategy_identity(size_t n, size_t out[]);

@@ -2,6 +2,7 @@
  * the whole life of a key against a real store on a temp dir (create → check → revoke → expire
  * → delete), with the secret file generated once (0600) and the database holding only hashes. */
 #include "check.h"
+#include "core/glob.h"
 
 #include "auth/apikey.h"
 #include "auth/auth.h"
@@ -66,24 +67,24 @@ static void test_format(void)
 
 static void test_glob(void)
 {
-    CHECK(or_apikey_glob_match("*", "openai/gpt-4o"));
-    CHECK(or_apikey_glob_match("openai/*", "openai/gpt-4o"));
-    CHECK(!or_apikey_glob_match("openai/*", "anthropic/claude"));
-    CHECK(or_apikey_glob_match("*/gpt-4o*", "openai/gpt-4o-mini"));
-    CHECK(or_apikey_glob_match("gpt-4?", "gpt-4o"));
-    CHECK(!or_apikey_glob_match("gpt-4?", "gpt-4"));
-    CHECK(or_apikey_glob_match("exact", "exact"));
-    CHECK(!or_apikey_glob_match("exact", "exactly"));
-    CHECK(!or_apikey_glob_match("exact", "exac"));
-    CHECK(or_apikey_glob_match("a*b*c", "a--b--c"));
-    CHECK(!or_apikey_glob_match("a*b*c", "a--c--b"));
-    CHECK(or_apikey_glob_match("**", ""));
-    CHECK(!or_apikey_glob_match("", "x"));
+    CHECK(or_glob_match("*", "openai/gpt-4o"));
+    CHECK(or_glob_match("openai/*", "openai/gpt-4o"));
+    CHECK(!or_glob_match("openai/*", "anthropic/claude"));
+    CHECK(or_glob_match("*/gpt-4o*", "openai/gpt-4o-mini"));
+    CHECK(or_glob_match("gpt-4?", "gpt-4o"));
+    CHECK(!or_glob_match("gpt-4?", "gpt-4"));
+    CHECK(or_glob_match("exact", "exact"));
+    CHECK(!or_glob_match("exact", "exactly"));
+    CHECK(!or_glob_match("exact", "exac"));
+    CHECK(or_glob_match("a*b*c", "a--b--c"));
+    CHECK(!or_glob_match("a*b*c", "a--c--b"));
+    CHECK(or_glob_match("**", ""));
+    CHECK(!or_glob_match("", "x"));
     /* A hostile name against a hostile pattern still ends quickly. */
     char name[4001];
     memset(name, 'a', 4000);
     name[4000] = '\0';
-    CHECK(!or_apikey_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", name));
+    CHECK(!or_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", name));
 }
 
 static void test_time(void)

@@ -4,6 +4,7 @@
  * aliases and their specificity rule, fallback chains, duplicates, the OR_PLAN_MAX cap, and the
  * write-time graph check. */
 #include "check.h"
+#include "core/glob.h"
 
 #include "core/clock.h"
 #include "core/rand.h"
@@ -348,19 +349,19 @@ static void test_least_used_and_cost(void)
 
 static void test_glob(void)
 {
-    CHECK(or_plan_glob("gpt-*", "gpt-4o"));
-    CHECK(or_plan_glob("gpt-*", "gpt-"));
-    CHECK(!or_plan_glob("gpt-*", "gpt"));
-    CHECK(or_plan_glob("gpt-4?", "gpt-4o"));
-    CHECK(!or_plan_glob("gpt-4?", "gpt-4"));
-    CHECK(!or_plan_glob("gpt-4?", "gpt-4oo"));
-    CHECK(or_plan_glob("*", ""));
-    CHECK(or_plan_glob("*sonnet*", "claude-3-5-sonnet-latest"));
-    CHECK(or_plan_glob("a*b*c", "aXXbYYbZc"));
-    CHECK(!or_plan_glob("a*b*c", "aXXbYYbZ"));
-    CHECK(or_plan_glob("**x", "x"));
-    CHECK(!or_plan_glob("GPT-*", "gpt-4")); /* case-sensitive */
-    CHECK(or_plan_glob("", "") && !or_plan_glob("", "a"));
+    CHECK(or_glob_match("gpt-*", "gpt-4o"));
+    CHECK(or_glob_match("gpt-*", "gpt-"));
+    CHECK(!or_glob_match("gpt-*", "gpt"));
+    CHECK(or_glob_match("gpt-4?", "gpt-4o"));
+    CHECK(!or_glob_match("gpt-4?", "gpt-4"));
+    CHECK(!or_glob_match("gpt-4?", "gpt-4oo"));
+    CHECK(or_glob_match("*", ""));
+    CHECK(or_glob_match("*sonnet*", "claude-3-5-sonnet-latest"));
+    CHECK(or_glob_match("a*b*c", "aXXbYYbZc"));
+    CHECK(!or_glob_match("a*b*c", "aXXbYYbZ"));
+    CHECK(or_glob_match("**x", "x"));
+    CHECK(!or_glob_match("GPT-*", "gpt-4")); /* case-sensitive */
+    CHECK(or_glob_match("", "") && !or_glob_match("", "a"));
 }
 
 static void test_aliases(void)
