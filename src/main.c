@@ -54,17 +54,6 @@ static bool env_true(const char *name)
     return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
 }
 
-static char *default_data_dir(void)
-{
-    const char *d = getenv("DATA_DIR");
-    if (d && *d)
-        return strdup(d);
-    const char *home = getenv("HOME");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s/.omniroute", home && *home ? home : ".");
-    return strdup(buf);
-}
-
 static int parse_port(const char *v, int dflt)
 {
     if (!v || !*v)
@@ -126,7 +115,7 @@ int main(int argc, char **argv)
     or_http_server *srv = NULL;
     or_app app = {0};
     app.started_mono_ms = or_clock_mono_ms();
-    app.data_dir = default_data_dir();
+    app.data_dir = or_cli_default_data_dir();
     const char *host = getenv("HOSTNAME");
     app.host = strdup(host && *host ? host : "127.0.0.1");
     app.port = parse_port(getenv("PORT"), 20128);

@@ -1,4 +1,5 @@
 #include "admin/admin.h"
+#include "gateway/client_auth.h"
 
 #include "auth/apikey.h"
 #include "auth/auth.h"
@@ -51,35 +52,6 @@ json_t *or_admin_body_object(or_http_req *req)
 
 /* ---- session ---- */
 
-static int64_t sessions_from(or_app *app)
-{
-    or_snapshot *snap = or_store_snapshot(app->store);
-    const json_t *v = json_object_get(snap->settings, OR_AUTH_SESSIONS_FROM);
-    int64_t from = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-    or_snapshot_release(snap);
-    return from;
-}
-
-static bool token_ok(or_app *app, const char *tok, size_t len)
-{
-    return len > 0 &&
-           or_auth_session_verify_since(app->jwt_key, tok, len, sessions_from(app), NULL) == OR_OK;
-}
-
-static bool cookie_session(or_http_req *req, or_app *app)
-{
-    size_t n = or_http_header_count(req);
-    for (size_t i = 0; i < n; i++) {
-        const char *name, *value, *tok;
-        size_t len;
-        or_http_header_at(req, i, &name, &value);
-        if (strcasecmp(name, "cookie") == 0 &&
-            or_cookie_get(value, strlen(value), OR_AUTH_COOKIE, &tok, &len))
-            return token_ok(app, tok, len);
-    }
-    return false;
-}
-
 /* The Bearer token, trimmed; NULL when there is none. */
 static const char *bearer(or_http_req *req, size_t *len)
 {
@@ -95,16 +67,12 @@ static const char *bearer(or_http_req *req, size_t *len)
     return *len ? h : NULL;
 }
 
-static bool bearer_session(or_http_req *req, or_app *app)
-{
-    size_t len = 0;
-    const char *h = bearer(req, &len);
-    return h && token_ok(app, h, len);
-}
-
 bool or_admin_session_ok(or_http_req *req, or_app *app)
 {
-    return cookie_session(req, app) || bearer_session(req, app);
+    or_snapshot *snap = or_store_snapshot(app->store);
+    bool ok = or_client_auth_session(req, app, snap);
+    or_snapshot_release(snap);
+    return ok;
 }
 
 /* Management access by a client API key with the admin scope ("Authorization: Bearer sk-…"). */

@@ -127,7 +127,7 @@ bool or_cli_is_command(const char *arg)
     return false;
 }
 
-static char *default_data_dir(void)
+char *or_cli_default_data_dir(void)
 {
     const char *d = getenv("DATA_DIR");
     if (d && *d)
@@ -441,7 +441,7 @@ int or_cli_main(int argc, char **argv)
         fprintf(stderr, "omniroute: library initialisation failed\n");
         return 1;
     }
-    a.data_dir = a.v[O_DATA_DIR] ? strdup(a.v[O_DATA_DIR]) : default_data_dir();
+    a.data_dir = a.v[O_DATA_DIR] ? strdup(a.v[O_DATA_DIR]) : or_cli_default_data_dir();
     or_store *s = NULL;
     or_errbuf eb = {{0}};
     if (!a.data_dir) {

@@ -28,4 +28,7 @@ int or_cli_main(int argc, char **argv);
 /* The commands' synopsis, for `omniroute --help`. */
 extern const char or_cli_usage[];
 
+/* DATA_DIR, or ~/.omniroute (new string; the caller frees it). */
+char *or_cli_default_data_dir(void);
+
 #endif

@@ -106,7 +106,7 @@ static int64_t sessions_from(const or_snapshot *snap)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
-static bool session_ok(or_http_req *req, or_app *app, const or_snapshot *snap)
+bool or_client_auth_session(or_http_req *req, or_app *app, const or_snapshot *snap)
 {
     int64_t from = sessions_from(snap);
     size_t n = or_http_header_count(req);
@@ -164,7 +164,7 @@ bool or_client_auth_gate(or_http_req *req, or_app *app)
     or_apikey_who who = {0};
     if (st == OR_APIKEY_OK)
         st = or_apikeys_check(app->apikeys, snap, key.p, key.len, NULL, or_clock_wall_ms(), &who);
-    bool ok = st == OR_APIKEY_OK || !app->require_api_key || session_ok(req, app, snap);
+    bool ok = st == OR_APIKEY_OK || !app->require_api_key || or_client_auth_session(req, app, snap);
     or_snapshot_release(snap);
     if (st == OR_APIKEY_OK)
         note_use(req, app, &who);

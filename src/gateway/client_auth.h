@@ -25,6 +25,9 @@
 /* The client format of a client route, for its error replies (by method and path). */
 or_format or_client_auth_format(const char *method, const char *path);
 
+/* A valid, unrevoked dashboard session: the auth_token cookie or a session JWT as Bearer (the
+ * management API's check too). */
+bool or_client_auth_session(or_http_req *req, or_app *app, const or_snapshot *snap);
 /* Runs for every client route before its handler. False after replying 401. */
 bool or_client_auth_gate(or_http_req *req, or_app *app);
 
