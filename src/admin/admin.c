@@ -3,7 +3,6 @@
 
 #include "auth/apikey.h"
 #include "auth/auth.h"
-#include "auth/cookie.h"
 #include "auth/jwt.h"
 #include "auth/lockout.h"
 #include "auth/password.h"
