@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
+import { assertOpenAIError } from '../lib/errors.mjs';
 import { startGateway } from '../lib/gateway.mjs';
 import { startMock, mockReplyText, mockUsage, mockErrorBody } from '../mock/mock.mjs';
 
@@ -60,13 +61,6 @@ function upstreamRecord(marker) {
   );
   assert.equal(rs.length, 1, `exactly one upstream request for "${marker}" (got ${rs.length})`);
   return rs[0];
-}
-
-function assertOpenAIError(j) {
-  assert.equal(typeof j?.error, 'object', `OpenAI error shape: ${JSON.stringify(j)}`);
-  assert.equal(typeof j.error.message, 'string');
-  assert.ok('type' in j.error, 'error.type');
-  assert.ok('code' in j.error, 'error.code');
 }
 
 function assertNoSecret(obj, secret) {

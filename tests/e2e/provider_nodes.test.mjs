@@ -2,6 +2,7 @@
 // endpoints added at run time, addressed by their prefix.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { adminApi, addNode as addNodeWith } from '../lib/admin.mjs';
 import { startGateway } from '../lib/gateway.mjs';
 import { startMock } from '../mock/mock.mjs';
 
@@ -21,13 +22,8 @@ after(async () => {
   assert.equal(code, 0);
 });
 
-async function addNode(body, key = 'sk-node') {
-  const r = await api('POST', '/api/provider-nodes', body);
-  assert.equal(r.status, 201, await r.clone().text());
-  const { node } = await r.json();
-  const c = await api('POST', '/api/providers', { provider: node.providerId, name: body.name, apiKey: key, defaultModel: 'my-model' });
-  assert.equal(c.status, 201, await c.clone().text());
-  return node;
+async function addNode(body, apiKey = 'sk-node') {
+  return (await addNodeWith(adminApi(gw, cookie), body, { apiKey, defaultModel: 'my-model' })).node;
 }
 
 async function chat(model) {

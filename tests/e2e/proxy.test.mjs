@@ -6,24 +6,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { adminApi } from '../lib/admin.mjs';
 import { startGateway } from '../lib/gateway.mjs';
 import { startMock } from '../mock/mock.mjs';
 import { startHttpProxy, startSocks5Proxy } from '../mock/proxies.mjs';
 
 const SOCKS_PASSWORD = 'socks-p@ss:word/%secret';
-let gw, mock, cookie, httpA, httpB, socks, connId, key;
-
-const api = async (method, p, body) => {
-  const res = await fetch(`${gw.url}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', cookie },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-};
+let gw, mock, api, httpA, httpB, socks, connId, key;
 
 async function chat(model = 'openai/gpt-4o-mini', { apiKey = 'anything', url = gw.url } = {}) {
   const res = await fetch(`${url}/v1/chat/completions`, {
@@ -59,7 +48,7 @@ before(async () => {
   httpB = await startHttpProxy({ auth: { username: 'bee', password: 'b-pass' } });
   socks = await startSocks5Proxy({ auth: { username: 'sox', password: SOCKS_PASSWORD } });
   gw = await startGateway();
-  cookie = await gw.login();
+  api = adminApi(gw, await gw.login());
   let r = await api('POST', '/api/providers', {
     provider: 'openai', name: 'openai', apiKey: 'sk-openai', providerSpecificData: { baseUrl: `${mock.url}/v1` },
   });
