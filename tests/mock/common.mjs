@@ -127,6 +127,7 @@ export function parseFault(spec) {
     f.reset = true;
   } else if ((m = /big-stream-(\d+)/.exec(spec))) {
     f.bigMB = Number(m[1]);
+    if (/(?:^|-)numbered(?:$|-)/.test(spec)) f.numbered = true;
   } else if ((m = /drip-(\d+)(?:-n(\d+))?/.exec(spec))) {
     f.dripMs = Number(m[1]);
     f.dripCount = m[2] !== undefined ? Number(m[2]) : DEFAULT_DRIP_TOKENS;
@@ -144,6 +145,21 @@ export function bigContent(n) {
     if (n <= BIG_DELTA) bigCache.set(n, s);
   }
   return s;
+}
+
+const NUMBERED_UNIT = 8;
+/**
+ * Bytes [offset, offset + n) of the endless text "0000000.0000001.0000002." (8-byte units, the
+ * counter wraps at 10^7): filler in which a lost, repeated or swapped piece of any size shows.
+ */
+export function numberedContent(offset, n) {
+  if (n <= 0) return '';
+  const first = Math.floor(offset / NUMBERED_UNIT);
+  const last = Math.floor((offset + n - 1) / NUMBERED_UNIT);
+  const units = [];
+  for (let i = first; i <= last; i++) units.push(`${String(i % 1e7).padStart(7, '0')}.`);
+  const skip = offset - first * NUMBERED_UNIT;
+  return units.join('').slice(skip, skip + n);
 }
 
 export const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,12 +1,26 @@
 #!/usr/bin/env node
-// mock.mjs — a fake upstream for tests and benchmarks that speaks four provider APIs (node:http
-// only): OpenAI Chat Completions, Anthropic Messages, Gemini generateContent and OpenAI Responses.
+// mock.mjs — a fake upstream for tests and benchmarks that speaks four provider APIs (node:http,
+// or node:https in TLS mode): OpenAI Chat Completions, Anthropic Messages, Gemini
+// generateContent and OpenAI Responses.
 //
 // Library:  const mock = await startMock({ port: 0 });  mock.url, mock.port, mock.records,
 //           mock.connections, mock.reset(), mock.waitFor(pred, ms), await mock.close(),
 //           mock.setFault(key, spec | null), mock.clearFaults()
 // CLI:      node tests/mock/mock.mjs [--port N] [--host 127.0.0.1] [--max-records N]
+//           [--tls-key key.pem --tls-cert cert.pem]
 //           prints the port (one line on stdout), then serves until SIGINT/SIGTERM.
+//
+// TLS mode: startMock({ tls: { key, cert } }) (PEM strings) serves the very same routes over
+// https; mock.url is then "https://host:port". A test can see the client's TLS side:
+//   mock.tlsSessions  one entry per completed handshake, in order:
+//                     { conn, servername (SNI sent by the client, null for none), protocol
+//                       ('TLSv1.3'…), alpn (negotiated, or null), resumed, at, closedAt }
+//                     (closedAt stays null while the connection is open)
+//   mock.tlsErrors    one entry per failed handshake: { conn, code, message, at } — e.g. the
+//                     client refusing the certificate (an alert such as "unknown ca")
+//   mock.waitForSession(pred, ms) resolves with the first session entry matching pred.
+// mock.connections still counts TCP connections (failed handshakes included), so "many
+// requests, few sessions" shows keep-alive reuse. reset() clears both logs too.
 //
 // Routes (matched on the path's end, so any prefix works as a connection's baseUrl)
 //   POST …/chat/completions              OpenAI chat (openai.mjs)        Bearer
@@ -52,7 +66,10 @@
 //                              (non-stream), then destroy the socket
 //   big-stream-<MB>            stream <MB> MiB of text (4 KiB deltas) as fast as the socket
 //                              takes it, waiting for 'drain' when res.write returns false;
-//                              non-stream: one JSON reply with <MB> MiB of text
+//                              non-stream: one JSON reply with <MB> MiB of text. With the
+//                              token "numbered" too (big-stream-2-numbered), the text is
+//                              numberedContent(0, <MB> MiB) instead of a repeated unit, so a
+//                              test can tell a lost, repeated or reordered piece
 //   drip-<ms>[-n<count>]       stream one token every <ms> ms, <count> tokens (default 200):
 //                              "tok0", " tok1", …; non-stream: the normal reply after
 //                              <count>*<ms> ms
@@ -71,6 +88,8 @@
 //   closed the connection before the response ended. blocked is true while the mock is waiting
 //   for 'drain'. conn is the 1-based number of the TCP connection the request came on.
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import {
   now,
@@ -80,6 +99,7 @@ import {
   mockDeltas,
   parseFault,
   bigContent,
+  numberedContent,
   isObj,
   Invalid,
 } from './common.mjs';
@@ -156,6 +176,8 @@ class Mock {
     this.sockets = new Set();
     this.waiters = new Set();
     this.keyFaults = new Map();
+    this.tlsSessions = [];
+    this.tlsErrors = [];
   }
 
   setFault(key, spec) {
@@ -166,6 +188,8 @@ class Mock {
   reset() {
     this.records.length = 0;
     this.connections = 0;
+    this.tlsSessions.length = 0;
+    this.tlsErrors.length = 0;
   }
 
   push(rec) {
@@ -180,9 +204,14 @@ class Mock {
 
   // Resolves with the first record matching pred, re-checking whenever a record changes.
   waitFor(pred, timeoutMs = 5000) {
+    return this.waitIn(this.records, pred, timeoutMs, 'record');
+  }
+
+  // The same over any of the mock's logs (records, tlsSessions): all of them call changed().
+  waitIn(list, pred, timeoutMs, what) {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const r = this.records.find(pred);
+        const r = list.find(pred);
         if (r) {
           cleanup();
           resolve(r);
@@ -190,7 +219,7 @@ class Mock {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`mock.waitFor: no matching record within ${timeoutMs} ms`));
+        reject(new Error(`mock.waitFor: no matching ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -285,6 +314,7 @@ class Mock {
       return sendJson(res, rec, 200, {
         connections: this.connections,
         records: this.records.filter((r) => r !== rec),
+        ...(req.socket.encrypted ? { tlsSessions: this.tlsSessions, tlsErrors: this.tlsErrors } : {}),
       });
     }
     if (path === '/__mock/reset' && m === 'POST') {
@@ -433,7 +463,7 @@ class Mock {
       const big = {
         thinking: null,
         tool: null,
-        text: bigContent(n),
+        text: fault.numbered ? numberedContent(0, n) : bigContent(n),
         usage: { input: 1, output: Math.ceil(n / 4), thoughts: 0 },
       };
       const text = JSON.stringify(api.response(ctx, big));
@@ -508,9 +538,12 @@ class Mock {
       let sent = 0;
       while (sent < total) {
         const n = Math.min(BIG_DELTA, total - sent);
+        let text;
+        if (fault.numbered) text = numberedContent(sent, n);
+        else text = n === BIG_DELTA ? piece : bigContent(n);
         sent += n;
         rec.contentBytesWritten = sent;
-        if (!(await write(enc.text(n === BIG_DELTA ? piece : bigContent(n))))) return;
+        if (!(await write(enc.text(text)))) return;
       }
       if (!(await write(enc.textEnd()))) return;
       const ct = Math.ceil(total / 4);
@@ -571,16 +604,52 @@ class Mock {
   }
 }
 
+const peerOf = (sock) => `${sock.remoteAddress}|${sock.remotePort}`;
+
+// TLS mode: the TCP connection number carries over to the TLS socket (what requests see as
+// req.socket), found by the peer address both share; handshakes are logged either way.
+function watchTls(server, mock) {
+  const connOf = new Map(); // peer → TCP connection number, while the TCP socket is open
+  server.on('connection', (sock) => {
+    const peer = peerOf(sock);
+    connOf.set(peer, sock._mockConn);
+    sock.on('close', () => connOf.delete(peer));
+  });
+  server.on('secureConnection', (ts) => {
+    ts._mockConn = connOf.get(peerOf(ts)) ?? null;
+    const entry = {
+      conn: ts._mockConn,
+      servername: ts.servername || null,
+      protocol: ts.getProtocol(),
+      alpn: ts.alpnProtocol || null,
+      resumed: ts.isSessionReused(),
+      at: now(),
+      closedAt: null,
+    };
+    mock.tlsSessions.push(entry);
+    ts.on('close', () => {
+      entry.closedAt = now();
+      mock.changed();
+    });
+    mock.changed();
+  });
+  server.on('tlsClientError', (err, ts) => {
+    mock.tlsErrors.push({ conn: connOf.get(peerOf(ts)) ?? null, code: err.code ?? null, message: err.message, at: now() });
+    mock.changed();
+  });
+}
+
 /**
  * Starts the mock on loopback. Options: port (0 = free), host, apiKey (require exactly this
- * key), maxRecords (keep the last N; default unlimited).
+ * key), maxRecords (keep the last N; default unlimited), tls ({key, cert} PEM: serve https).
  */
-export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecords } = {}) {
+export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecords, tls } = {}) {
   const mock = new Mock({ apiKey, maxRecords });
-  const server = http.createServer(
-    { keepAliveTimeout: 60000, requestTimeout: 0, headersTimeout: 60000, noDelay: true },
-    (req, res) => mock.handle(req, res),
-  );
+  const opts = { keepAliveTimeout: 60000, requestTimeout: 0, headersTimeout: 60000, noDelay: true };
+  const handler = (req, res) => mock.handle(req, res);
+  const server = tls
+    ? https.createServer({ ...opts, key: tls.key, cert: tls.cert }, handler)
+    : http.createServer(opts, handler);
   server.keepAliveTimeout = 60000;
   server.on('upgrade', (req, socket) => mock.upgrade(req, socket));
   server.on('connection', (sock) => {
@@ -589,15 +658,18 @@ export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecor
     mock.sockets.add(sock);
     sock.on('close', () => mock.sockets.delete(sock));
   });
+  if (tls) watchTls(server, mock);
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
   const actual = server.address().port;
   return {
-    url: `http://${host}:${actual}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${actual}`,
     port: actual,
     records: mock.records,
+    tlsSessions: mock.tlsSessions,
+    tlsErrors: mock.tlsErrors,
     get connections() {
       return mock.connections;
     },
@@ -605,6 +677,7 @@ export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecor
     setFault: (key, spec) => mock.setFault(key, spec),
     clearFaults: () => mock.keyFaults.clear(),
     waitFor: (pred, ms) => mock.waitFor(pred, ms),
+    waitForSession: (pred, ms = 5000) => mock.waitIn(mock.tlsSessions, pred, ms, 'TLS session'),
     server,
     close() {
       return new Promise((resolve) => {
@@ -618,16 +691,24 @@ export async function startMock({ port = 0, host = '127.0.0.1', apiKey, maxRecor
 
 async function main(argv) {
   const opt = { port: 0, host: '127.0.0.1', maxRecords: 1000 };
+  const tlsFiles = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') opt.port = Number(argv[++i]);
     else if (a === '--host') opt.host = argv[++i];
     else if (a === '--max-records') opt.maxRecords = Number(argv[++i]);
     else if (a === '--api-key') opt.apiKey = argv[++i];
+    else if (a === '--tls-key') tlsFiles.key = argv[++i];
+    else if (a === '--tls-cert') tlsFiles.cert = argv[++i];
     else {
-      process.stderr.write(`usage: mock.mjs [--port N] [--host H] [--max-records N] [--api-key K]\n`);
+      process.stderr.write(
+        `usage: mock.mjs [--port N] [--host H] [--max-records N] [--api-key K] [--tls-key F --tls-cert F]\n`,
+      );
       process.exit(2);
     }
+  }
+  if (tlsFiles.key || tlsFiles.cert) {
+    opt.tls = { key: readFileSync(tlsFiles.key), cert: readFileSync(tlsFiles.cert) };
   }
   const m = await startMock(opt);
   process.stdout.write(`${m.port}\n`);

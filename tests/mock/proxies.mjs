@@ -3,8 +3,10 @@
 // what went through it.
 //
 //   const hp = await startHttpProxy({ auth: { username, password } });   // auth optional
+//   const tp = await startHttpProxy({ tls: { key, cert } });  // an "https" proxy: the client
+//                                     // speaks TLS to the proxy itself, then CONNECT or forward
 //   const sp = await startSocks5Proxy({ auth: { username, password } }); // auth optional
-//   p.url ("http://127.0.0.1:<port>" / "socks5://127.0.0.1:<port>"), p.host, p.port,
+//   p.url ("http://127.0.0.1:<port>" / "https://…" / "socks5://127.0.0.1:<port>"), p.host, p.port,
 //   p.log (array of entries), p.requests, p.reset(), await p.close()
 //
 // p.requests has one entry per HTTP request that went through, tunnels included: a tunnel
@@ -28,6 +30,7 @@
 //
 // CLI: node tests/mock/proxies.mjs [http|socks5] prints the port and serves until killed.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 
@@ -87,11 +90,11 @@ function splitHostPort(s) {
   return m ? { host: m[1], port: Number(m[2]) } : null;
 }
 
-export async function startHttpProxy({ auth } = {}) {
+export async function startHttpProxy({ auth, tls } = {}) {
   const log = [];
   const requests = [];
   const upstreams = new Set();
-  const server = http.createServer((req, res) => {
+  const serve = (req, res) => {
     const { user, ok } = basicUser(req.headers['proxy-authorization'], auth);
     let target;
     try {
@@ -125,7 +128,8 @@ export async function startHttpProxy({ auth } = {}) {
     up.on('error', () => res.destroy());
     res.on('close', () => up.destroy());
     req.pipe(up);
-  });
+  };
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, serve) : http.createServer(serve);
   const tunnels = new Set();
   server.on('connect', (req, client, head) => {
     const { user, ok } = basicUser(req.headers['proxy-authorization'], auth);
@@ -156,7 +160,7 @@ export async function startHttpProxy({ auth } = {}) {
   const socks = trackSockets(server);
   const port = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}`, host: '127.0.0.1', port, log, requests,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, host: '127.0.0.1', port, log, requests,
     reset() { log.length = 0; requests.length = 0; },
     close() { return closeAll(server, socks, [...tunnels, ...upstreams]); },
   };
