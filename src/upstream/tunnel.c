@@ -470,7 +470,7 @@ static size_t socks_request(const or_socks5 *s, uint8_t *m)
 
 or_err or_socks5_out(or_socks5 *s, or_buf *out)
 {
-    uint8_t m[3 + 2 * OR_TUN_SOCKS5_CRED_MAX];
+    uint8_t m[3 + 2 * OR_TUN_SOCKS5_CRED_MAX] = {0}; /* zeroed: gcc -O2 cannot see k's bound */
     or_err e = OR_OK;
     size_t k = 0;
     if (s->why == SW_UNSET) {
