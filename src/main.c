@@ -12,8 +12,8 @@
 #include "core/log.h"
 #include "core/rand.h"
 #include "ops/ops.h"
+#include "upstream/tls.h"
 
-#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
         return 2;
     }
     or_log_init_from_env();
-    if (or_rand_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (or_rand_init() != 0) {
         fprintf(stderr, "omniroute: library initialisation failed\n");
         return 1;
     }
@@ -173,6 +173,6 @@ out:
     or_http_server_free(srv);
     or_ops_stop(); /* after the workers: they record into it */
     app_free(&app);
-    curl_global_cleanup();
+    or_tls_global_free(); /* made on the first https connection, if any */
     return rc;
 }

@@ -1,23 +1,32 @@
 /*
- * upstream.c — libcurl multi on a libuv loop (see upstream.h for the contract).
+ * upstream.c — HTTP/1.1 requests over pooled connections on a worker's loop (see upstream.h).
  *
- * Re-entrancy is the hard part. libcurl forbids adding/removing easy handles from inside its
- * callbacks, and our users' on_head/on_data run inside curl's write callback. So every user
- * operation (start, pause, resume, cancel) only records what it wants and queues the request;
- * drain() applies the queue once no libcurl call is on the stack (u->depth == 0). on_done is
- * only ever called from drain() or from a uv timer callback, never from inside libcurl.
+ * A request serialises its head once, takes an idle connection to the same origin through the
+ * same proxy (or opens one: conn.c), writes head and body, and parses the response with llhttp.
+ * When the response ends cleanly on a connection that may stay open, the connection goes back
+ * to the pool before on_done runs, so a retry from inside on_done reuses it at once.
  *
- * Pausing: on_data has already consumed its bytes when it asks for a pause, so the write
- * callback returns them as written and the pause is applied with curl_easy_pause() right after
- * the libcurl call returns. Any body libcurl tries to hand over in between is refused with
- * CURL_WRITEFUNC_PAUSE: libcurl then keeps exactly those bytes and passes them again after
- * CURLPAUSE_CONT, so nothing is lost or delivered twice.
+ * A reused connection can have been closed by the server just before our request reached it.
+ * When such a connection ends before the first response byte, the request is sent once more on
+ * a fresh connection: the server never saw it (it would have answered), so this is safe even
+ * for POST — the same rule browsers and curl follow.
+ *
+ * One timer per request measures the current phase: connect (DNS, TCP, TLS, proxy legs), the
+ * first response byte, silence between body bytes while not paused, and a total limit if one
+ * is set. Silence is measured lazily: a body byte only records the time, and the timer, when
+ * it fires early, re-arms itself for the rest.
+ *
+ * on_done never runs inside or_up_start/pause/resume/cancel: a request that ends while one of
+ * those is on the stack finishes from its timer, at 0 ms.
  */
 #include "upstream/upstream.h"
 
 #include "core/buf.h"
+#include "upstream/conn.h"
+#include "upstream/tls.h"
+#include "upstream/url.h"
 
-#include <curl/curl.h>
+#include <llhttp.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,91 +34,94 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 enum {
-    HEAD_MAX = 64 * 1024, /* status line + all header lines, interim responses included */
-    MAX_CONNECTS = 64,
+    HEAD_MAX = 64 * 1024, /* response status line and headers, interim responses included */
+    REQ_HEAD_MAX = 256 * 1024,
     DEF_CONNECT_MS = 10000,
     DEF_FIRST_BYTE_MS = 120000,
     DEF_IDLE_MS = 120000,
-    KEEPALIVE_IDLE_S = 60,
-    KEEPALIVE_INTVL_S = 30,
-    EASY_POOL = 16,
+    POOL_MAX = 64,        /* idle connections kept per worker */
+    POOL_IDLE_MS = 55000, /* servers commonly drop idle connections after 60 s or more */
+    POOL_SWEEP_MS = 5000,
+    KEY_MAX = 2048,
 };
 
-/* What the per-request timer is currently measuring. */
 typedef enum {
-    PH_FIRST_BYTE, /* start → first response byte */
-    PH_IDLE,       /* last body byte → now, while not paused */
-    PH_FAIL,       /* a failure found outside a safe point; finish on the next tick */
+    PH_CONNECT,
+    PH_FIRST_BYTE,
+    PH_BODY,   /* idle between body bytes */
+    PH_PAUSED, /* no silence limit; total only */
+    PH_FINISH, /* ended inside an API call; finish on the next tick */
 } phase;
 
-typedef struct sock sock;
-struct sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
+typedef struct pooled pooled;
+
+/* upstream.c's record of one connection: its pool key and where it is. */
+struct pooled {
     or_upstream *u;
-    int events;  /* uv events polled now; 0 = stopped */
-    bool wanted; /* libcurl watches the socket (from its first callback until REMOVE) */
-    bool owned;  /* opened by on_open_socket: libcurl closes it through on_close_socket */
-    sock *prev, *next;
+    or_upconn *c;
+    char *key;
+    uint64_t key_hash;
+    uint64_t idle_since;
+    or_up_req *req; /* bound request, or NULL while idle */
+    bool reused;    /* served a request before */
+    pooled *prev, *next;
 };
 
 struct or_up_req {
     or_upstream *u;
-    CURL *easy;
-    struct curl_slist *hdrs; /* request headers; may hold credentials, wiped on free */
     or_up_callbacks cb;
     void *ud;
+    pooled *pc;
+
+    or_url origin, proxy;
+    bool has_proxy;
+    char *key;
+    uint64_t key_hash;
+    or_buf out;       /* request head as sent through a tunnel or directly */
+    or_buf out_fwd;   /* the same in absolute form with proxy credentials, when forwarding */
+    const char *body; /* borrowed */
+    size_t body_len;
+    bool head_only; /* HEAD: the response has no body whatever it says */
+    bool sent_once;
 
     uv_timer_t timer;
     phase ph;
-    unsigned first_byte_ms, idle_ms;
-    uint64_t last_ms; /* loop time of the last body byte (idle is re-armed lazily) */
+    unsigned connect_ms, first_byte_ms, idle_ms;
+    uint64_t started, phase_at, last_byte, deadline_total;
 
-    or_up_req *prev, *next;   /* u->active */
-    or_up_req *qprev, *qnext; /* u->qhead, while queued */
-    bool queued;
-
-    or_buf head;       /* "name\0value\0" pairs of the current response block */
-    size_t head_bytes; /* raw header bytes seen, for the cap */
+    llhttp_t parser;
+    or_buf head;   /* "name\0value\0" pairs of the current response head */
+    or_buf held;   /* body the parser gave while on_head asked for a pause */
+    bool in_value; /* the last header bytes were a value */
     size_t nhdrs;
-    or_up_header *hdrv; /* built for on_head, kept until the request is freed */
+    or_up_header *hdrv;
     int status;
 
-    bool got_byte;  /* any response byte arrived */
-    bool head_done; /* final (non-1xx) header block complete */
-    bool head_sent; /* on_head called */
-    bool need_add;  /* curl_multi_add_handle deferred */
-    bool added;
-    bool want_paused; /* what the user asked for */
-    bool curl_paused; /* what libcurl believes */
-    bool cancelled;
-    bool in_done; /* finish() is calling the user */
-    bool ended;   /* easy handle gone; no more callbacks from libcurl */
-    bool torn;
-
-    bool failed; /* our own verdict overrides libcurl's */
+    bool got_byte;
+    bool head_done; /* final head complete */
+    bool head_sent;
+    bool complete; /* message complete */
+    bool want_pause;
+    bool paused;
+    bool ended;    /* on_done called or cancelled: no more user callbacks */
+    bool no_reuse; /* bytes after the response, or a body delimited by the close */
+    bool in_parse; /* llhttp_execute is on the stack */
+    bool too_big;
     or_up_result fail;
-    char detail[CURL_ERROR_SIZE];
-    char errbuf[CURL_ERROR_SIZE];
+    char detail[512];
+
+    or_up_req *prev, *next; /* u->active */
 };
 
 struct or_upstream {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
+    pooled *idle; /* most recently used first */
+    size_t nidle;
     or_up_req *active;
-    or_up_req *qhead, *qtail;
-    sock *socks;
-    sock **byfd; /* owned sockets by descriptor: libcurl forgets its assignment on REMOVE */
-    size_t nbyfd;
-    CURL *pool[EASY_POOL]; /* reset easy handles kept for the next transfers */
-    size_t npool;
-    int depth; /* > 0 while a libcurl call that may run our callbacks is on the stack */
-    bool draining;
+    uv_timer_t sweep;
+    int api_depth; /* > 0 while start/pause/resume/cancel run */
 };
 
 static const char *const result_names[] = {
@@ -129,80 +141,142 @@ const char *or_up_result_name(or_up_result r)
     return result_names[r];
 }
 
-static const struct {
-    CURLcode code;
-    or_up_result res;
-} code_map[] = {
-    {CURLE_COULDNT_RESOLVE_PROXY, OR_UP_ECONNECT},
-    {CURLE_COULDNT_RESOLVE_HOST, OR_UP_ECONNECT},
-    {CURLE_COULDNT_CONNECT, OR_UP_ECONNECT},
-    {CURLE_SSL_CONNECT_ERROR, OR_UP_ECONNECT},
-    {CURLE_PEER_FAILED_VERIFICATION, OR_UP_ECONNECT},
-    {CURLE_SSL_CERTPROBLEM, OR_UP_ECONNECT},
-    {CURLE_SSL_CIPHER, OR_UP_ECONNECT},
-    {CURLE_SSL_CACERT_BADFILE, OR_UP_ECONNECT},
-    {CURLE_SSL_ISSUER_ERROR, OR_UP_ECONNECT},
-    {CURLE_SSL_PINNEDPUBKEYNOTMATCH, OR_UP_ECONNECT},
-    {CURLE_PROXY, OR_UP_ECONNECT},
-    {CURLE_OPERATION_TIMEDOUT, OR_UP_ETIMEOUT},
-    {CURLE_RECV_ERROR, OR_UP_ERESET},
-    {CURLE_PARTIAL_FILE, OR_UP_ERESET},
-    {CURLE_GOT_NOTHING, OR_UP_ERESET},
-    {CURLE_SEND_ERROR, OR_UP_ERESET},
-    {CURLE_HTTP2_STREAM, OR_UP_ERESET},
-    {CURLE_WEIRD_SERVER_REPLY, OR_UP_EPROTO},
-    {CURLE_BAD_CONTENT_ENCODING, OR_UP_EPROTO},
-    {CURLE_HTTP2, OR_UP_EPROTO},
-    {CURLE_HTTP3, OR_UP_EPROTO},
-};
-
-static or_up_result map_code(CURLcode c)
+static uint64_t hash_str(const char *s)
 {
-    for (size_t i = 0; i < sizeof code_map / sizeof code_map[0]; i++)
-        if (code_map[i].code == c)
-            return code_map[i].res;
-    return OR_UP_EINTERNAL;
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
 }
 
-/* ---- lists ------------------------------------------------------------------------------ */
-
-static void q_push(or_upstream *u, or_up_req *r)
+static void free_key(char **k)
 {
-    if (r->queued || r->torn)
-        return;
-    r->queued = true;
-    r->qnext = NULL;
-    r->qprev = u->qtail;
-    if (u->qtail)
-        u->qtail->qnext = r;
-    else
-        u->qhead = r;
-    u->qtail = r;
+    if (*k) {
+        sodium_memzero(*k, strlen(*k));
+        free(*k);
+        *k = NULL;
+    }
 }
 
-static void q_unlink(or_upstream *u, or_up_req *r)
+/* ---- the pool ------------------------------------------------------------------------------- */
+
+static void pool_unlink(or_upstream *u, pooled *p)
 {
-    if (!r->queued)
-        return;
-    if (r->qprev)
-        r->qprev->qnext = r->qnext;
-    else
-        u->qhead = r->qnext;
-    if (r->qnext)
-        r->qnext->qprev = r->qprev;
-    else
-        u->qtail = r->qprev;
-    r->qprev = r->qnext = NULL;
-    r->queued = false;
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (u->idle == p)
+        u->idle = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    u->nidle--;
 }
 
-static void active_link(or_upstream *u, or_up_req *r)
+static void pooled_close(pooled *p)
 {
-    r->prev = NULL;
-    r->next = u->active;
-    if (u->active)
-        u->active->prev = r;
-    u->active = r;
+    or_upconn_close(p->c);
+    free_key(&p->key);
+    free(p);
+}
+
+static void idle_on_ready(void *ud)
+{
+    (void)ud;
+}
+
+/* An idle connection must stay silent: anything it says, even EOF, ends it. */
+static size_t idle_on_data(void *ud, const char *p, size_t n)
+{
+    (void)p;
+    pooled *pc = ud;
+    pool_unlink(pc->u, pc);
+    pooled_close(pc);
+    return n;
+}
+
+static void idle_on_end(void *ud, or_up_result res, const char *detail)
+{
+    (void)res;
+    (void)detail;
+    pooled *pc = ud;
+    pool_unlink(pc->u, pc);
+    pooled_close(pc);
+}
+
+static const or_upconn_events idle_events = {idle_on_ready, idle_on_data, idle_on_end};
+
+static void on_sweep(uv_timer_t *t)
+{
+    or_upstream *u = t->data;
+    uint64_t now = uv_now(u->loop);
+    for (pooled *p = u->idle, *next; p; p = next) {
+        next = p->next;
+        if (now - p->idle_since >= POOL_IDLE_MS) {
+            pool_unlink(u, p);
+            pooled_close(p);
+        }
+    }
+    if (!u->idle)
+        uv_timer_stop(t);
+}
+
+static void pool_put(or_upstream *u, pooled *p)
+{
+    p->req = NULL;
+    p->reused = true;
+    p->idle_since = uv_now(u->loop);
+    or_upconn_bind(p->c, &idle_events, p);
+    if (u->nidle >= POOL_MAX) { /* drop the least recently used */
+        pooled *last = u->idle;
+        while (last->next)
+            last = last->next;
+        pool_unlink(u, last);
+        pooled_close(last);
+    }
+    p->prev = NULL;
+    p->next = u->idle;
+    if (u->idle)
+        u->idle->prev = p;
+    u->idle = p;
+    u->nidle++;
+    if (!uv_is_active((uv_handle_t *)&u->sweep))
+        uv_timer_start(&u->sweep, on_sweep, POOL_SWEEP_MS, POOL_SWEEP_MS);
+    /* Listen again if the response ended in a pause (EOF must be seen while idle). Anything
+     * this delivers closes p through idle_on_data: p must not be touched after. */
+    or_upconn_resume(p->c);
+}
+
+static pooled *pool_take(or_upstream *u, const char *key, uint64_t hash)
+{
+    for (pooled *p = u->idle; p; p = p->next)
+        if (p->key_hash == hash && strcmp(p->key, key) == 0) {
+            pool_unlink(u, p);
+            return p;
+        }
+    return NULL;
+}
+
+/* ---- finishing ------------------------------------------------------------------------------ */
+
+static void req_free(or_up_req *r)
+{
+    or_buf_free(&r->head);
+    or_buf_free(&r->held);
+    if (r->out.data)
+        sodium_memzero(r->out.data, r->out.cap); /* the head carries credentials */
+    if (r->out_fwd.data)
+        sodium_memzero(r->out_fwd.data, r->out_fwd.cap);
+    or_buf_free(&r->out);
+    or_buf_free(&r->out_fwd);
+    free(r->hdrv);
+    free_key(&r->key);
+    or_url_wipe(&r->proxy);
+    free(r);
+}
+
+static void on_req_closed(uv_handle_t *h)
+{
+    req_free(h->data);
 }
 
 static void active_unlink(or_upstream *u, or_up_req *r)
@@ -216,595 +290,363 @@ static void active_unlink(or_upstream *u, or_up_req *r)
     r->prev = r->next = NULL;
 }
 
-/* ---- sockets and the multi timer ---------------------------------------------------------- */
-
-static void drain(or_upstream *u);
-
-static void on_sock_closed(uv_handle_t *h)
+/* Lets go of the connection: back to the pool when it can carry another request. */
+static void release_conn(or_up_req *r, bool reusable)
 {
-    free(h->data);
-}
-
-static void sock_close(or_upstream *u, sock *s)
-{
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        u->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    if (s->owned && (size_t)s->fd < u->nbyfd)
-        u->byfd[s->fd] = NULL;
-    uv_poll_stop(&s->poll);
-    uv_close((uv_handle_t *)&s->poll, on_sock_closed);
-}
-
-static sock *sock_new(or_upstream *u, curl_socket_t fd)
-{
-    sock *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    if (uv_poll_init_socket(u->loop, &s->poll, fd) != 0) {
-        free(s);
-        return NULL;
-    }
-    s->fd = fd;
-    s->u = u;
-    s->poll.data = s;
-    s->next = u->socks;
-    if (u->socks)
-        u->socks->prev = s;
-    u->socks = s;
-    return s;
-}
-
-static sock *sock_owned(or_upstream *u, curl_socket_t fd)
-{
-    return fd >= 0 && (size_t)fd < u->nbyfd ? u->byfd[fd] : NULL;
-}
-
-/* Polls for ev unless that is what is polled already: uv_poll_start always costs an
- * epoll_ctl DEL and ADD, even for unchanged events. */
-static void sock_poll(sock *s, int ev, uv_poll_cb cb)
-{
-    if (ev == s->events)
+    pooled *p = r->pc;
+    if (!p)
         return;
-    if (ev)
-        uv_poll_start(&s->poll, ev, cb);
+    r->pc = NULL;
+    if (reusable)
+        pool_put(r->u, p);
     else
-        uv_poll_stop(&s->poll);
-    s->events = ev;
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    sock *s = h->data;
-    or_upstream *u = s->u;
-    int flags = 0, running = 0;
-    if (!s->wanted) {
-        /* An idle keep-alive connection stirred (the server closed it, most likely): stop
-         * watching; libcurl checks the connection before it reuses it. */
-        sock_poll(s, 0, on_poll);
-        return;
-    }
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    else
-        flags = ((events & UV_READABLE) ? CURL_CSELECT_IN : 0) |
-                ((events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0);
-    u->depth++;
-    curl_multi_socket_action(u->multi, s->fd, flags, &running);
-    u->depth--;
-    drain(u);
-}
-
-/* An owned socket keeps its poll handle from open to close: a keep-alive connection's next
- * transfer then usually asks for the events still polled, and costs no epoll_ctl at all.
- * Sockets libcurl opens itself (the resolver's socketpair) are closed without telling us, so
- * their handle goes on REMOVE, before the descriptor can be reused. */
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *uptr, void *sockp)
-{
-    or_upstream *u = uptr;
-    sock *s = sockp ? sockp : sock_owned(u, fd);
-    (void)easy;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            s->wanted = false;
-            if (!s->owned)
-                sock_close(u, s);
-        }
-        return 0;
-    }
-    if (!s && !(s = sock_new(u, fd)))
-        return -1;
-    if (!sockp)
-        curl_multi_assign(u->multi, fd, s);
-    s->wanted = true;
-    int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-    sock_poll(s, ev, on_poll);
-    return 0;
-}
-
-static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    or_upstream *u = clientp;
-    (void)purpose;
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd < 0)
-        return CURL_SOCKET_BAD;
-    if ((size_t)fd >= u->nbyfd) {
-        size_t n = u->nbyfd ? u->nbyfd : 64;
-        while (n <= (size_t)fd)
-            n *= 2;
-        sock **p = realloc(u->byfd, n * sizeof *p);
-        if (!p)
-            goto fail;
-        memset(p + u->nbyfd, 0, (n - u->nbyfd) * sizeof *p);
-        u->byfd = p;
-        u->nbyfd = n;
-    }
-    sock *s = sock_new(u, fd);
-    if (!s)
-        goto fail;
-    s->owned = true;
-    u->byfd[fd] = s;
-    return fd;
-fail:
-    close(fd);
-    return CURL_SOCKET_BAD;
-}
-
-/* The poll handle goes first: libuv must not watch a descriptor number that is about to be
- * reused. */
-static int on_close_socket(void *clientp, curl_socket_t fd)
-{
-    or_upstream *u = clientp;
-    sock *s = sock_owned(u, fd);
-    if (s)
-        sock_close(u, s);
-    return close(fd);
-}
-
-static void on_multi_timer(uv_timer_t *t)
-{
-    or_upstream *u = t->data;
-    int running = 0;
-    u->depth++;
-    curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    u->depth--;
-    drain(u);
-}
-
-static int on_curl_timer(CURLM *multi, long ms, void *uptr)
-{
-    or_upstream *u = uptr;
-    (void)multi;
-    if (ms < 0)
-        uv_timer_stop(&u->timer);
-    else
-        uv_timer_start(&u->timer, on_multi_timer, (uint64_t)ms, 0);
-    return 0;
-}
-
-/* ---- request lifetime ------------------------------------------------------------------- */
-
-static void on_req_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void free_hdrs(struct curl_slist *l)
-{
-    for (struct curl_slist *p = l; p; p = p->next)
-        sodium_memzero(p->data, strlen(p->data));
-    curl_slist_free_all(l);
-}
-
-/* Takes the easy handle out of libcurl. Only at depth 0. Removing an unfinished transfer makes
- * libcurl close its HTTP/1 connection, which is what stops an abandoned upstream stream. */
-static void detach(or_up_req *r)
-{
-    uv_timer_stop(&r->timer);
-    if (r->easy) {
-        or_upstream *u = r->u;
-        if (r->added)
-            curl_multi_remove_handle(u->multi, r->easy);
-        if (u->npool < EASY_POOL) {
-            curl_easy_reset(r->easy);
-            u->pool[u->npool++] = r->easy;
-        } else {
-            curl_easy_cleanup(r->easy);
-        }
-        r->easy = NULL;
-        r->added = false;
-    }
-    r->ended = true;
+        pooled_close(p);
 }
 
 static void teardown(or_up_req *r)
 {
-    if (r->torn)
-        return;
-    detach(r);
-    r->torn = true;
-    q_unlink(r->u, r);
+    r->ended = true;
     active_unlink(r->u, r);
-    free_hdrs(r->hdrs);
-    r->hdrs = NULL;
-    free(r->hdrv);
-    r->hdrv = NULL;
-    or_buf_free(&r->head);
+    uv_timer_stop(&r->timer);
     uv_close((uv_handle_t *)&r->timer, on_req_closed);
 }
 
-static bool deliver_head(or_up_req *r)
+static void deliver_head(or_up_req *r)
 {
-    if (r->nhdrs) {
-        r->hdrv = calloc(r->nhdrs, sizeof *r->hdrv);
-        if (!r->hdrv)
-            return false;
-        const char *p = r->head.data;
-        for (size_t i = 0; i < r->nhdrs; i++) {
-            r->hdrv[i].name = p;
-            p += strlen(p) + 1;
-            r->hdrv[i].value = p;
-            p += strlen(p) + 1;
-        }
-    }
+    if (r->head_sent)
+        return;
     r->head_sent = true;
     r->cb.on_head(r->ud, r->status, r->hdrv, r->nhdrs);
-    return true;
 }
 
-/* Ends a transfer and tells the user. Only at depth 0 (drain or a uv timer callback). */
-static void finish(or_up_req *r, CURLcode rc)
-{
-    if (r->cancelled) {
-        teardown(r);
-        return;
-    }
-    or_up_result res = OR_UP_OK;
-    const char *detail = "";
-    if (r->failed) {
-        res = r->fail;
-        detail = r->detail;
-    } else if (rc != CURLE_OK) {
-        res = map_code(rc);
-        detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
-    } else if (!r->head_done) {
-        res = OR_UP_EPROTO;
-        detail = "response ended before its headers";
-    }
-    detach(r);
-    r->in_done = true;
-    /* On failure on_head is withheld if no body byte went out, so the caller sees one clean
-     * error it can retry elsewhere. */
-    if (res == OR_UP_OK && !r->head_sent && !deliver_head(r)) {
-        res = OR_UP_EINTERNAL;
-        detail = "out of memory";
-    }
-    if (!r->cancelled)
-        r->cb.on_done(r->ud, res, detail);
-    teardown(r);
-}
-
-static void on_req_timer(uv_timer_t *t);
-
-/* uv_timer_start needs the callback every time; keep the one place that knows it. */
-static void timer_start(or_up_req *r, uint64_t ms)
-{
-    uv_timer_start(&r->timer, on_req_timer, ms, 0);
-}
-
-static void fail_later(or_up_req *r, or_up_result res, const char *fmt, ...)
+static void finish(or_up_req *r, or_up_result res, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Records a verdict and lets the request timer end the transfer from a safe point. */
-static void fail_later(or_up_req *r, or_up_result res, const char *fmt, ...)
+static void on_timer(uv_timer_t *t);
+
+/* Calls on_done (on_head first for a success whose head is still held) and lets r go. */
+static void report(or_up_req *r)
 {
-    if (r->failed)
+    if (r->fail == OR_UP_OK)
+        deliver_head(r);
+    if (r->ended)
+        return;
+    or_up_callbacks cb = r->cb;
+    void *ud = r->ud;
+    or_up_result res = r->fail;
+    char detail[sizeof r->detail];
+    memcpy(detail, r->detail, sizeof detail);
+    teardown(r);
+    cb.on_done(ud, res, detail);
+}
+
+static void finish(or_up_req *r, or_up_result res, const char *fmt, ...)
+{
+    if (r->ended || r->ph == PH_FINISH)
         return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->detail, sizeof r->detail, fmt, ap);
     va_end(ap);
-    r->failed = true;
     r->fail = res;
-    r->ph = PH_FAIL;
-    timer_start(r, 0);
+    release_conn(r, res == OR_UP_OK && r->complete && !r->no_reuse &&
+                        llhttp_should_keep_alive(&r->parser));
+    if (r->u->api_depth > 0) { /* inside start/pause/resume/cancel: on the next tick */
+        r->ph = PH_FINISH;
+        uv_timer_start(&r->timer, on_timer, 0, 0);
+        return;
+    }
+    report(r);
 }
 
-static void arm_idle(or_up_req *r)
+/* ---- timing --------------------------------------------------------------------------------- */
+
+static uint64_t phase_limit(const or_up_req *r)
 {
-    r->ph = PH_IDLE;
-    r->last_ms = uv_now(r->u->loop);
-    if (!r->want_paused)
-        timer_start(r, r->idle_ms);
+    switch (r->ph) {
+    case PH_CONNECT:
+        return r->phase_at + r->connect_ms;
+    case PH_FIRST_BYTE:
+        return r->phase_at + r->first_byte_ms;
+    case PH_BODY:
+        return r->last_byte + r->idle_ms;
+    default:
+        return UINT64_MAX;
+    }
 }
 
-static void on_req_timer(uv_timer_t *t)
+static void arm(or_up_req *r)
+{
+    uint64_t due = phase_limit(r);
+    if (r->deadline_total && r->deadline_total < due)
+        due = r->deadline_total;
+    if (due == UINT64_MAX) {
+        uv_timer_stop(&r->timer);
+        return;
+    }
+    uint64_t now = uv_now(r->u->loop);
+    uv_timer_start(&r->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void enter(or_up_req *r, phase ph)
+{
+    r->ph = ph;
+    r->phase_at = r->last_byte = uv_now(r->u->loop);
+    arm(r);
+}
+
+static void on_timer(uv_timer_t *t)
 {
     or_up_req *r = t->data;
-    if (r->ended)
+    uint64_t now = uv_now(r->u->loop);
+    if (r->ph == PH_FINISH) {
+        report(r);
         return;
+    }
+    if (r->deadline_total && now >= r->deadline_total) {
+        finish(r, OR_UP_ETIMEOUT, "no complete response within %llu ms",
+               (unsigned long long)(r->deadline_total - r->started));
+        return;
+    }
+    if (now < phase_limit(r)) { /* a body byte came since the timer was set */
+        arm(r);
+        return;
+    }
     switch (r->ph) {
+    case PH_CONNECT:
+        finish(r, OR_UP_ETIMEOUT, "no connection to %s within %u ms",
+               r->has_proxy ? r->proxy.host : r->origin.host, r->connect_ms);
+        break;
     case PH_FIRST_BYTE:
-        r->failed = true;
-        r->fail = OR_UP_ETIMEOUT;
-        snprintf(r->detail, sizeof r->detail, "no first byte within %u ms", r->first_byte_ms);
+        finish(r, OR_UP_ETIMEOUT, "no first byte within %u ms", r->first_byte_ms);
         break;
-    case PH_IDLE: {
-        if (r->want_paused)
-            return;
-        uint64_t quiet = uv_now(r->u->loop) - r->last_ms;
-        if (quiet < r->idle_ms) {
-            timer_start(r, r->idle_ms - quiet);
-            return;
-        }
-        r->failed = true;
-        r->fail = OR_UP_ETIMEOUT;
-        snprintf(r->detail, sizeof r->detail, "no data for %u ms", r->idle_ms);
+    default:
+        finish(r, OR_UP_ETIMEOUT, "no data for %u ms", r->idle_ms);
         break;
     }
-    case PH_FAIL:
-        break;
-    }
-    finish(r, CURLE_OK);
-    drain(r->u);
 }
 
-/* Applies the user's queued wishes. Only at depth 0. */
-static void apply(or_up_req *r)
+/* ---- the response --------------------------------------------------------------------------- */
+
+static or_up_req *req_of(llhttp_t *p)
 {
-    or_upstream *u = r->u;
-    if (r->cancelled) {
-        if (!r->in_done)
-            teardown(r);
+    return p->data;
+}
+
+static int head_bytes(or_up_req *r, const char *at, size_t n)
+{
+    if (or_buf_append(&r->head, at, n) != OR_OK) {
+        r->too_big = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_hfield(llhttp_t *p, const char *at, size_t n)
+{
+    return head_bytes(req_of(p), at, n);
+}
+
+static int on_hvalue(llhttp_t *p, const char *at, size_t n)
+{
+    return head_bytes(req_of(p), at, n);
+}
+
+static int on_hfield_done(llhttp_t *p)
+{
+    or_up_req *r = req_of(p);
+    r->in_value = false;
+    return head_bytes(r, "", 1);
+}
+
+static int on_hvalue_done(llhttp_t *p)
+{
+    or_up_req *r = req_of(p);
+    while (r->head.len &&
+           (r->head.data[r->head.len - 1] == ' ' || r->head.data[r->head.len - 1] == '\t') &&
+           r->head.data[r->head.len - 1] != '\0')
+        r->head.len--;
+    r->nhdrs++;
+    return head_bytes(r, "", 1);
+}
+
+static void build_hdrv(or_up_req *r)
+{
+    free(r->hdrv);
+    r->hdrv = NULL;
+    if (!r->nhdrs)
+        return;
+    if (!(r->hdrv = calloc(r->nhdrs, sizeof *r->hdrv))) {
+        r->nhdrs = 0;
         return;
     }
+    const char *s = r->head.data;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        r->hdrv[i].name = s;
+        s += strlen(s) + 1;
+        r->hdrv[i].value = s;
+        s += strlen(s) + 1;
+    }
+}
+
+static int on_headers_done(llhttp_t *p)
+{
+    or_up_req *r = req_of(p);
+    r->status = p->status_code;
+    if (r->status >= 100 && r->status < 200) /* interim: forget it, the real head follows */
+        return 0;
+    r->head_done = true;
+    build_hdrv(r);
+    return r->head_only ? 1 : 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    or_up_req *r = req_of(p);
+    if (!n)
+        return 0;
+    r->last_byte = uv_now(r->u->loop);
+    deliver_head(r);
     if (r->ended)
-        return;
-    if (r->need_add) {
-        r->need_add = false;
-        if (curl_multi_add_handle(u->multi, r->easy) != CURLM_OK) {
-            r->failed = true;
-            r->fail = OR_UP_EINTERNAL;
-            snprintf(r->detail, sizeof r->detail, "curl_multi_add_handle failed");
-            finish(r, CURLE_OK);
-            return;
-        }
-        r->added = true;
+        return HPE_PAUSED;
+    if (r->want_pause) { /* on_head paused: keep these bytes for the resume */
+        if (or_buf_append(&r->held, at, n) != OR_OK)
+            return -1;
+        r->want_pause = false;
+        r->paused = true;
+        return HPE_PAUSED;
     }
-    if (r->want_paused && !r->curl_paused) {
-        /* Fails harmlessly before the connection exists; the write callback pauses then. */
-        if (curl_easy_pause(r->easy, CURLPAUSE_RECV) == CURLE_OK)
-            r->curl_paused = true;
-    } else if (!r->want_paused && r->curl_paused) {
-        r->curl_paused = false;
-        u->depth++;
-        CURLcode rc = curl_easy_pause(r->easy, CURLPAUSE_CONT);
-        u->depth--;
-        if (rc != CURLE_OK && !r->cancelled)
-            fail_later(r, map_code(rc), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+    bool pause = r->cb.on_data(r->ud, at, n);
+    if (r->ended)
+        return HPE_PAUSED;
+    if (pause || r->want_pause) {
+        r->want_pause = false;
+        r->paused = true;
+        return HPE_PAUSED;
     }
+    return 0;
 }
 
-static void drain(or_upstream *u)
+static int on_message_done(llhttp_t *p)
 {
-    if (u->depth > 0 || u->draining)
-        return;
-    u->draining = true;
-    for (;;) {
-        bool any = false;
-        CURLMsg *m;
-        int left = 0;
-        while ((m = curl_multi_info_read(u->multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            /* m dies with the handle; copy what we need first. */
-            CURL *easy = m->easy_handle;
-            CURLcode rc = m->data.result;
-            char *priv = NULL;
-            curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-            finish((or_up_req *)(void *)priv, rc);
-            any = true;
-        }
-        or_up_req *r = u->qhead;
-        if (r) {
-            q_unlink(u, r);
-            apply(r);
-            any = true;
-        }
-        if (!any)
-            break;
+    or_up_req *r = req_of(p);
+    if (!r->head_done) { /* the end of an interim response */
+        or_buf_reset(&r->head);
+        r->nhdrs = 0;
+        return 0;
     }
-    u->draining = false;
+    r->complete = true;
+    return HPE_PAUSED; /* nothing may follow: we never pipeline */
 }
 
-/* Queues r and applies at once when nothing forbids it. */
-static void kick(or_up_req *r)
+static const llhttp_settings_t parser_settings = {
+    .on_header_field = on_hfield,
+    .on_header_value = on_hvalue,
+    .on_header_field_complete = on_hfield_done,
+    .on_header_value_complete = on_hvalue_done,
+    .on_headers_complete = on_headers_done,
+    .on_body = on_body,
+    .on_message_complete = on_message_done,
+};
+
+static void parse_failed(or_up_req *r)
 {
-    q_push(r->u, r);
-    drain(r->u);
+    if (r->too_big)
+        finish(r, OR_UP_ETOOBIG, "response headers over %d bytes", HEAD_MAX);
+    else
+        finish(r, OR_UP_EPROTO, "malformed response: %s", llhttp_get_error_reason(&r->parser));
 }
 
-/* ---- libcurl callbacks --------------------------------------------------------------------- */
-
-static bool is_ws(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static void parse_status(or_up_req *r, const char *p, size_t n)
-{
-    const char *sp = memchr(p, ' ', n);
-    int code = 0;
-    if (sp && (size_t)(sp - p) + 4 <= n) {
-        for (int i = 1; i <= 3; i++) {
-            char c = sp[i];
-            if (c < '0' || c > '9') {
-                code = 0;
-                break;
-            }
-            code = code * 10 + (c - '0');
-        }
-    }
-    r->status = code;
-    r->nhdrs = 0;
-    or_buf_reset(&r->head);
-}
-
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+static size_t req_on_data(void *ud, const char *p, size_t n)
 {
     or_up_req *r = ud;
-    size_t n = size * nmemb;
-    if (r->cancelled || r->failed)
-        return 0;
+    if (r->ended || r->complete)
+        return n;
     if (!r->got_byte) {
         r->got_byte = true;
-        arm_idle(r);
+        if (r->ph == PH_FIRST_BYTE) {
+            r->ph = PH_BODY; /* silence is measured from here */
+            r->last_byte = uv_now(r->u->loop);
+            arm(r);
+        }
     }
-    if (r->head_done)
-        return n; /* trailers: not part of the contract */
-    r->head_bytes += n;
-    if (r->head_bytes > HEAD_MAX) {
-        r->failed = true;
-        r->fail = OR_UP_ETOOBIG;
-        snprintf(r->detail, sizeof r->detail, "response headers over %d bytes", HEAD_MAX);
-        return 0;
-    }
-    size_t len = n;
-    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
-        len--;
-    if (len == 0) { /* end of a header block; 1xx blocks are dropped */
-        if (r->status >= 200)
-            r->head_done = true;
-        else
-            parse_status(r, "", 0);
+    r->in_parse = true;
+    llhttp_errno_t rc = llhttp_execute(&r->parser, p, n);
+    r->in_parse = false;
+    size_t used = n;
+    if (rc == HPE_PAUSED) {
+        used = (size_t)(llhttp_get_error_pos(&r->parser) - p);
+        llhttp_resume(&r->parser);
+    } else if (rc != HPE_OK) {
+        parse_failed(r);
         return n;
     }
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        parse_status(r, p, len);
+    if (r->ended)
+        return n;
+    if (r->complete) {
+        r->no_reuse |= used < n; /* bytes after the response: never reuse this connection */
+        finish(r, OR_UP_OK, "%s", "");
         return n;
     }
-    const char *colon = memchr(p, ':', len);
-    if (!colon || colon == p || is_ws(p[0]))
-        return n; /* obsolete folding or junk: curl would have rejected real garbage */
-    const char *v = colon + 1, *end = p + len;
-    while (v < end && is_ws(*v))
-        v++;
-    while (end > v && is_ws(end[-1]))
-        end--;
-    static const char nul = '\0';
-    if (or_buf_append(&r->head, p, (size_t)(colon - p)) != OR_OK ||
-        or_buf_append(&r->head, &nul, 1) != OR_OK ||
-        or_buf_append(&r->head, v, (size_t)(end - v)) != OR_OK ||
-        or_buf_append(&r->head, &nul, 1) != OR_OK) {
-        r->failed = true;
-        r->fail = OR_UP_ETOOBIG;
-        snprintf(r->detail, sizeof r->detail, "response headers over %d bytes", HEAD_MAX);
-        return 0;
+    if (r->paused) {
+        r->ph = PH_PAUSED;
+        arm(r);
+        or_upconn_pause(r->pc->c); /* also when the pause fell on the last byte given */
     }
-    r->nhdrs++;
-    return n;
+    return used;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+static void open_conn(or_up_req *r, bool fresh_only);
+static void send_request(or_up_req *r);
+
+static void req_on_ready(void *ud)
 {
     or_up_req *r = ud;
-    size_t n = size * nmemb;
-    if (r->cancelled || r->failed)
-        return 0; /* aborts the transfer; drain() or the request timer ends it */
-    if (r->want_paused) {
-        r->curl_paused = true;
-        return CURL_WRITEFUNC_PAUSE;
-    }
-    if (!r->head_sent) {
-        if (!r->head_done) {
-            long code = 0;
-            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-            r->status = (int)code;
-            r->head_done = true;
-        }
-        if (!deliver_head(r)) {
-            r->failed = true;
-            r->fail = OR_UP_EINTERNAL;
-            snprintf(r->detail, sizeof r->detail, "out of memory");
-            return 0;
-        }
-        if (r->cancelled)
-            return 0;
-        if (r->want_paused) {
-            r->curl_paused = true;
-            return CURL_WRITEFUNC_PAUSE;
-        }
-    }
-    if (n == 0)
-        return 0;
-    r->last_ms = uv_now(r->u->loop);
-    bool pause = r->cb.on_data(r->ud, p, n);
-    if (r->cancelled)
-        return 0; /* aborts the transfer; drain() removes it */
-    if (pause && !r->want_paused) {
-        r->want_paused = true;
-        if (r->ph == PH_IDLE)
-            uv_timer_stop(&r->timer);
-        q_push(r->u, r);
-    }
-    return n;
+    if (!r->ended)
+        send_request(r);
 }
 
-/* ---- public API ------------------------------------------------------------------------------ */
-
-or_upstream *or_upstream_new(uv_loop_t *loop)
+static void req_on_end(void *ud, or_up_result res, const char *detail)
 {
-    or_upstream *u = calloc(1, sizeof *u);
-    if (!u)
-        return NULL;
-    u->loop = loop;
-    u->multi = curl_multi_init();
-    if (!u->multi) {
-        free(u);
-        return NULL;
-    }
-    uv_timer_init(loop, &u->timer);
-    u->timer.data = u;
-    curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
-    curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
-    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, (long)MAX_CONNECTS);
-    return u;
-}
-
-static void on_upstream_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-void or_upstream_free(or_upstream *u)
-{
-    if (!u)
+    or_up_req *r = ud;
+    if (r->ended)
         return;
-    while (u->active) {
-        u->active->cancelled = true;
-        teardown(u->active);
+    pooled *p = r->pc;
+    if (!r->got_byte && p && p->reused && r->sent_once && res != OR_UP_ECONNECT) {
+        release_conn(r, false); /* stale keep-alive connection: once more on a fresh one */
+        open_conn(r, true);
+        return;
     }
-    while (u->npool)
-        curl_easy_cleanup(u->pool[--u->npool]);
-    curl_multi_cleanup(u->multi); /* closes the cached connections through on_close_socket */
-    u->multi = NULL;
-    while (u->socks)
-        sock_close(u, u->socks);
-    free(u->byfd);
-    uv_timer_stop(&u->timer);
-    uv_close((uv_handle_t *)&u->timer, on_upstream_closed);
+    if (res == OR_UP_OK && r->got_byte && !r->complete) {
+        /* End of stream: the end of a body delimited by the close, or a cut. */
+        if (llhttp_finish(&r->parser) == HPE_OK && r->complete) {
+            r->no_reuse = true;
+            finish(r, OR_UP_OK, "%s", "");
+            return;
+        }
+    }
+    if (res == OR_UP_OK)
+        res = OR_UP_ERESET;
+    if (!r->got_byte)
+        finish(r, res, "%s",
+               res == OR_UP_ERESET ? "connection closed before any response" : detail);
+    else
+        finish(r, res, "%s",
+               res == OR_UP_ERESET && strcmp(detail, "closed") == 0
+                   ? "connection closed mid-response"
+                   : detail);
 }
+
+static const or_upconn_events req_events = {req_on_ready, req_on_data, req_on_end};
+
+/* ---- the request ---------------------------------------------------------------------------- */
+
+/* ---- the request ---------------------------------------------------------------------------- */
 
 static bool has_ctl(const char *s)
 {
     for (; *s; s++)
-        if (*s == '\r' || *s == '\n')
+        if (*s == '\r' || *s == '\n' || *s == '\0')
             return true;
     return false;
 }
@@ -819,8 +661,8 @@ static bool is_token(const char *s)
     return true;
 }
 
-/* Request headers the client owns itself. */
-static const char *const owned_hdrs[] = {"Content-Length", "Expect", "Transfer-Encoding"};
+/* Request headers the client writes itself. */
+static const char *const owned_hdrs[] = {"Host", "Content-Length", "Expect", "Transfer-Encoding"};
 
 static bool is_owned(const char *name)
 {
@@ -830,133 +672,155 @@ static bool is_owned(const char *name)
     return false;
 }
 
-static or_err add_hdr(or_up_req *r, const char *name, const char *value)
+static or_err put_authority(or_buf *b, const or_url *u)
 {
-    char small[512], *line = small;
-    size_t nl = strlen(name), vl = strlen(value);
-    size_t n = nl + 2 + vl + 1;
-    or_err e = OR_OK;
-    if (n > sizeof small && !(line = malloc(n)))
-        return OR_ENOMEM;
-    memcpy(line, name, nl);
-    /* "Name;" is curl's spelling of a header with an empty value; "Name:" would delete it. */
-    if (vl) {
-        memcpy(line + nl, ": ", 2);
-        memcpy(line + nl + 2, value, vl + 1);
-    } else {
-        memcpy(line + nl, ";", 2);
-    }
-    struct curl_slist *l = curl_slist_append(r->hdrs, line);
-    if (l)
-        r->hdrs = l;
-    else
-        e = OR_ENOMEM;
-    sodium_memzero(line, n);
-    if (line != small)
-        free(line);
+    or_err e = u->ipv6 ? or_buf_printf(b, "[%s]", u->host) : or_buf_puts(b, u->host);
+    if (e == OR_OK && u->port != or_url_default_port(u->scheme))
+        e = or_buf_printf(b, ":%u", u->port);
     return e;
 }
 
-static or_err build_headers(or_up_req *r, const or_up_request *rq)
+static or_err put_proxy_auth(or_buf *b, const or_url *px)
 {
-    or_err e = OR_OK;
-    bool has_ctype = false;
+    char cred[2 * OR_URL_CRED_MAX + 2];
+    char b64[sizeof cred * 4 / 3 + 4];
+    int n = snprintf(cred, sizeof cred, "%s:%s", px->user, px->pass);
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)cred, (size_t)n,
+                      sodium_base64_VARIANT_ORIGINAL);
+    or_err e = or_buf_printf(b, "Proxy-Authorization: Basic %s\r\n", b64);
+    sodium_memzero(cred, sizeof cred);
+    sodium_memzero(b64, sizeof b64);
+    return e;
+}
+
+/* The request head; absolute form with the proxy's credentials when forward is set. */
+static or_err build_head(or_up_req *r, or_buf *b, const or_up_request *rq, const char *method,
+                         bool forward)
+{
+    or_err e = or_buf_printf(b, "%s ", method);
+    if (e == OR_OK && forward) {
+        e = or_buf_puts(b, r->origin.scheme == OR_URL_HTTPS ? "https://" : "http://");
+        if (e == OR_OK)
+            e = put_authority(b, &r->origin);
+    }
+    if (e == OR_OK)
+        e = or_buf_append(b, r->origin.target, r->origin.target_len);
+    if (e == OR_OK)
+        e = or_buf_puts(b, " HTTP/1.1\r\nHost: ");
+    if (e == OR_OK)
+        e = put_authority(b, &r->origin);
+    if (e == OR_OK)
+        e = or_buf_puts(b, "\r\n");
+    for (size_t i = 0; e == OR_OK && i < rq->nheaders; i++) {
+        const or_up_header *h = &rq->headers[i];
+        if (!is_owned(h->name))
+            e = or_buf_printf(b, "%s: %s\r\n", h->name, h->value);
+    }
+    if (e == OR_OK && forward && r->proxy.has_user)
+        e = put_proxy_auth(b, &r->proxy);
+    bool bodyless = !rq->body && (strcmp(method, "GET") == 0 || r->head_only);
+    if (e == OR_OK && !bodyless)
+        e = or_buf_printf(b, "Content-Length: %zu\r\n", rq->body ? rq->body_len : 0);
+    if (e == OR_OK)
+        e = or_buf_puts(b, "\r\n");
+    return e;
+}
+
+static void send_request(or_up_req *r)
+{
+    const or_buf *h = or_upconn_forwarding(r->pc->c) ? &r->out_fwd : &r->out;
+    uv_buf_t bufs[2] = {uv_buf_init(h->data, (unsigned)h->len),
+                        uv_buf_init((char *)(r->body ? r->body : ""), (unsigned)r->body_len)};
+    llhttp_init(&r->parser, HTTP_RESPONSE, &parser_settings);
+    r->parser.data = r;
+    or_buf_reset(&r->head);
+    r->nhdrs = 0;
+    r->sent_once = true;
+    enter(r, PH_FIRST_BYTE);
+    or_upconn_write(r->pc->c, bufs, r->body_len ? 2 : 1);
+}
+
+static void open_conn(or_up_req *r, bool fresh_only)
+{
+    or_upstream *u = r->u;
+    pooled *p = fresh_only ? NULL : pool_take(u, r->key, r->key_hash);
+    if (p) {
+        p->req = r;
+        r->pc = p;
+        or_upconn_bind(p->c, &req_events, r);
+        send_request(r);
+        return;
+    }
+    or_errbuf eb;
+    if (!(p = calloc(1, sizeof *p)) || !(p->key = strdup(r->key))) {
+        free(p);
+        finish(r, OR_UP_EINTERNAL, "out of memory");
+        return;
+    }
+    p->u = u;
+    p->key_hash = r->key_hash;
+    p->req = r;
+    r->pc = p;
+    enter(r, PH_CONNECT);
+    if (or_upconn_open(u->loop, &r->origin, r->has_proxy ? &r->proxy : NULL, &req_events, r, &p->c,
+                       &eb) != OR_OK) {
+        r->pc = NULL;
+        free_key(&p->key);
+        free(p);
+        finish(r, OR_UP_ECONNECT, "%s", eb.msg);
+    }
+}
+
+static or_err make_key(or_up_req *r, const char *proxy)
+{
+    or_buf k;
+    or_buf_init(&k, KEY_MAX);
+    or_err e = or_buf_printf(&k, "%s://", r->origin.scheme == OR_URL_HTTPS ? "https" : "http");
+    if (e == OR_OK)
+        e = or_buf_printf(&k, "%s:%u|%s", r->origin.host, r->origin.port, proxy ? proxy : "");
+    if (e == OR_OK) {
+        r->key = or_buf_take(&k, NULL);
+        r->key_hash = hash_str(r->key);
+    }
+    or_buf_free(&k);
+    return e;
+}
+
+static or_err prepare(or_up_req *r, const or_up_request *rq, const char **method)
+{
+    or_errbuf eb;
+    const char *proxy = rq->proxy && *rq->proxy ? rq->proxy : NULL;
+    or_err e = or_url_parse(rq->url, false, &r->origin, &eb);
+    if (e != OR_OK || r->origin.scheme == OR_URL_SOCKS5)
+        return OR_EINVAL;
+    if (proxy && (e = or_url_parse(proxy, true, &r->proxy, &eb)) != OR_OK)
+        return OR_EINVAL;
+    r->has_proxy = proxy != NULL;
+    *method = rq->method ? rq->method : (rq->body ? "POST" : "GET");
+    if (!is_token(*method))
+        return OR_EINVAL;
     for (size_t i = 0; i < rq->nheaders; i++) {
         const or_up_header *h = &rq->headers[i];
-        if (!h->name || !h->value || !is_token(h->name) || has_ctl(h->value)) {
-            e = OR_EINVAL;
-            goto out;
-        }
-        if (is_owned(h->name))
-            continue;
-        has_ctype |= strcasecmp(h->name, "Content-Type") == 0;
-        if ((e = add_hdr(r, h->name, h->value)) != OR_OK)
-            goto out;
+        if (!h->name || !h->value || !is_token(h->name) || has_ctl(h->value))
+            return OR_EINVAL;
     }
-    /* Plain removals: no 100-continue round trip; no invented form content type. */
-    struct curl_slist *l = curl_slist_append(r->hdrs, "Expect:");
-    if (!l) {
-        e = OR_ENOMEM;
-        goto out;
-    }
-    r->hdrs = l;
-    if (!has_ctype && rq->body) {
-        if (!(l = curl_slist_append(r->hdrs, "Content-Type:"))) {
-            e = OR_ENOMEM;
-            goto out;
-        }
-        r->hdrs = l;
-    }
-out:
-    return e;
-}
-
-static const struct {
-    CURLoption opt;
-    long val;
-} fixed_opts[] = {
-    {CURLOPT_NOSIGNAL, 1L},
-    {CURLOPT_TCP_NODELAY, 1L},
-    {CURLOPT_TCP_KEEPALIVE, 1L},
-    {CURLOPT_TCP_KEEPIDLE, KEEPALIVE_IDLE_S},
-    {CURLOPT_TCP_KEEPINTVL, KEEPALIVE_INTVL_S},
-    {CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS},
-    {CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L}, /* a proxy's CONNECT reply is not the response */
-    {CURLOPT_FOLLOWLOCATION, 0L},
-};
-
-#define SETOPT(h, o, v)                                                                            \
-    do {                                                                                           \
-        if (curl_easy_setopt((h), (o), (v)) != CURLE_OK) {                                         \
-            e = OR_EINTERNAL;                                                                      \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static or_err configure(or_up_req *r, const or_up_request *rq)
-{
-    or_err e = OR_OK;
-    CURL *h = r->easy;
-    const char *method = rq->method ? rq->method : (rq->body ? "POST" : "GET");
-    if (!is_token(method)) {
-        e = OR_EINVAL;
-        goto out;
-    }
-    for (size_t i = 0; i < sizeof fixed_opts / sizeof fixed_opts[0]; i++)
-        SETOPT(h, fixed_opts[i].opt, fixed_opts[i].val);
-    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    SETOPT(h, CURLOPT_URL, rq->url);
-    SETOPT(h, CURLOPT_PRIVATE, (void *)r);
-    SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    SETOPT(h, CURLOPT_OPENSOCKETDATA, (void *)r->u);
-    SETOPT(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
-    SETOPT(h, CURLOPT_CLOSESOCKETDATA, (void *)r->u);
-    SETOPT(h, CURLOPT_ERRORBUFFER, r->errbuf);
-    SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(h, CURLOPT_HEADERDATA, (void *)r);
-    SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(h, CURLOPT_WRITEDATA, (void *)r);
-    SETOPT(h, CURLOPT_HTTPHEADER, r->hdrs);
-    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(rq->connect_ms ? rq->connect_ms : DEF_CONNECT_MS));
-    if (rq->total_ms)
-        SETOPT(h, CURLOPT_TIMEOUT_MS, (long)rq->total_ms);
-    if (rq->proxy) { /* the caller decided: NO_PROXY from the environment must not undo it */
-        SETOPT(h, CURLOPT_PROXY, rq->proxy);
-        SETOPT(h, CURLOPT_NOPROXY, "");
-    }
-    if (strcmp(method, "HEAD") == 0) {
-        SETOPT(h, CURLOPT_NOBODY, 1L);
-    } else if (!rq->body && strcmp(method, "GET") == 0) {
-        SETOPT(h, CURLOPT_HTTPGET, 1L);
-    } else {
-        /* Size first, so curl never strlen()s a body that is not a C string. */
-        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(rq->body ? rq->body_len : 0));
-        SETOPT(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-        if (strcmp(method, "POST") != 0)
-            SETOPT(h, CURLOPT_CUSTOMREQUEST, method);
-    }
-out:
-    return e;
+    r->head_only = strcmp(*method, "HEAD") == 0;
+    r->body = rq->body;
+    r->body_len = rq->body ? rq->body_len : 0;
+    r->connect_ms = rq->connect_ms ? rq->connect_ms : DEF_CONNECT_MS;
+    r->first_byte_ms = rq->first_byte_ms ? rq->first_byte_ms : DEF_FIRST_BYTE_MS;
+    r->idle_ms = rq->idle_ms ? rq->idle_ms : DEF_IDLE_MS;
+    or_buf_init(&r->head, HEAD_MAX);
+    or_buf_init(&r->held, 0);
+    or_buf_init(&r->out, REQ_HEAD_MAX);
+    or_buf_init(&r->out_fwd, REQ_HEAD_MAX);
+    if ((e = build_head(r, &r->out, rq, *method, false)) != OR_OK)
+        return e;
+    bool can_forward =
+        r->has_proxy && r->proxy.scheme != OR_URL_SOCKS5 && r->origin.scheme == OR_URL_HTTP;
+    if (can_forward && (e = build_head(r, &r->out_fwd, rq, *method, true)) != OR_OK)
+        return e;
+    return make_key(r, proxy);
 }
 
 or_err or_up_start(or_upstream *u, const or_up_request *rq, const or_up_callbacks *cb, void *ud,
@@ -964,85 +828,117 @@ or_err or_up_start(or_upstream *u, const or_up_request *rq, const or_up_callback
 {
     or_err e = OR_OK;
     or_up_req *r = NULL;
+    const char *method = NULL;
     if (out)
         *out = NULL;
-    if (!u || !rq || !rq->url || !cb || !cb->on_head || !cb->on_data || !cb->on_done) {
-        e = OR_EINVAL;
-        goto out;
-    }
-    if (!(r = calloc(1, sizeof *r))) {
-        e = OR_ENOMEM;
-        goto out;
-    }
+    if (!u || !rq || !rq->url || !cb || !cb->on_head || !cb->on_data || !cb->on_done)
+        return OR_EINVAL;
+    if (!(r = calloc(1, sizeof *r)))
+        return OR_ENOMEM;
     r->u = u;
     r->cb = *cb;
     r->ud = ud;
-    r->first_byte_ms = rq->first_byte_ms ? rq->first_byte_ms : DEF_FIRST_BYTE_MS;
-    r->idle_ms = rq->idle_ms ? rq->idle_ms : DEF_IDLE_MS;
-    or_buf_init(&r->head, HEAD_MAX);
+    if ((e = prepare(r, rq, &method)) != OR_OK) {
+        req_free(r);
+        return e;
+    }
+    u->api_depth++;
     uv_timer_init(u->loop, &r->timer);
     r->timer.data = r;
-    r->easy = u->npool ? u->pool[--u->npool] : curl_easy_init();
-    if (!r->easy) {
-        e = OR_ENOMEM;
-        goto out;
-    }
-    if ((e = build_headers(r, rq)) != OR_OK || (e = configure(r, rq)) != OR_OK)
-        goto out;
-    if (u->depth > 0) {
-        r->need_add = true; /* libcurl forbids adding from inside its callbacks */
-        q_push(u, r);
-    } else if (curl_multi_add_handle(u->multi, r->easy) != CURLM_OK) {
-        e = OR_EINTERNAL;
-        goto out;
-    } else {
-        r->added = true;
-    }
-    active_link(u, r);
-    r->ph = PH_FIRST_BYTE;
-    timer_start(r, r->first_byte_ms);
+    r->started = uv_now(u->loop);
+    r->deadline_total = rq->total_ms ? r->started + rq->total_ms : 0;
+    r->next = u->active;
+    if (u->active)
+        u->active->prev = r;
+    u->active = r;
     if (out)
         *out = r;
-    r = NULL;
-out:
-    if (r)
-        teardown(r);
-    return e;
+    open_conn(r, false);
+    u->api_depth--;
+    return OR_OK;
 }
 
 void or_up_pause(or_up_req *r)
 {
-    if (!r || r->ended || r->cancelled || r->want_paused)
+    if (!r || r->ended || r->paused)
         return;
-    r->want_paused = true;
-    if (r->ph == PH_IDLE)
-        uv_timer_stop(&r->timer);
-    kick(r);
+    r->want_pause = true; /* inside the parser: on_body stops it when the callback returns */
+    if (r->in_parse || !r->pc || !r->got_byte)
+        return;
+    r->paused = true;
+    r->want_pause = false;
+    r->ph = PH_PAUSED;
+    arm(r);
+    or_upconn_pause(r->pc->c);
 }
 
 void or_up_resume(or_up_req *r)
 {
-    if (!r || r->ended || r->cancelled || !r->want_paused)
+    if (!r || r->ended)
         return;
-    r->want_paused = false;
-    if (r->ph == PH_IDLE) {
-        r->last_ms = uv_now(r->u->loop);
-        timer_start(r, r->idle_ms);
+    r->want_pause = false;
+    if (!r->paused)
+        return;
+    r->paused = false;
+    enter(r, PH_BODY);
+    r->u->api_depth++;
+    if (r->held.len) {
+        bool again = r->cb.on_data(r->ud, r->held.data, r->held.len);
+        or_buf_reset(&r->held);
+        r->paused = again || r->want_pause;
+        r->want_pause = false;
     }
-    kick(r);
+    /* The parser stopped inside its input; with nothing left it may still owe the end of
+     * the message (a body that ended exactly at the pause). */
+    if (!r->ended && !r->paused && r->pc)
+        req_on_data(r, "", 0);
+    if (!r->ended && !r->paused && r->pc)
+        or_upconn_resume(r->pc->c);
+    if (!r->ended && r->paused) {
+        r->ph = PH_PAUSED;
+        arm(r);
+    }
+    r->u->api_depth--;
 }
 
 void or_up_cancel(or_up_req *r)
 {
-    if (!r || r->cancelled)
+    if (!r || r->ended)
         return;
-    r->cancelled = true;
-    if (r->in_done)
-        return; /* finish() tears down after the callback returns */
-    if (r->u->depth > 0) {
-        uv_timer_stop(&r->timer);
-        q_push(r->u, r);
-        return;
-    }
+    release_conn(r, false); /* a response may be in flight: the connection cannot be reused */
     teardown(r);
+}
+
+/* ---- lifetime ------------------------------------------------------------------------------- */
+
+or_upstream *or_upstream_new(uv_loop_t *loop)
+{
+    or_upstream *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->loop = loop;
+    uv_timer_init(loop, &u->sweep);
+    u->sweep.data = u;
+    uv_unref((uv_handle_t *)&u->sweep); /* idle connections never keep a loop alive */
+    return u;
+}
+
+static void on_upstream_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void or_upstream_free(or_upstream *u)
+{
+    if (!u)
+        return;
+    while (u->active)
+        or_up_cancel(u->active);
+    while (u->idle) {
+        pooled *p = u->idle;
+        pool_unlink(u, p);
+        pooled_close(p);
+    }
+    uv_timer_stop(&u->sweep);
+    uv_close((uv_handle_t *)&u->sweep, on_upstream_closed);
 }

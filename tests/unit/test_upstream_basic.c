@@ -11,7 +11,6 @@
 #include "core/buf.h"
 #include "upstream/upstream.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -369,7 +368,7 @@ struct tc {
     bool pause_in_head;
     bool paused_by_test; /* set while the test holds a pause: no on_data may arrive */
     bool data_while_paused;
-    tc *chain; /* started from on_head (inside libcurl) */
+    tc *chain; /* started from on_head (inside the parser) */
     const char *chain_url;
 };
 
@@ -628,7 +627,7 @@ static void test_big_upload(or_upstream *u)
     or_up_request rq = post("/json");
     rq.body = body;
     rq.body_len = n;
-    rq.nheaders = 1; /* no Content-Type: curl must not invent a form type */
+    rq.nheaders = 1; /* no Content-Type: the client must not invent a form type */
     start(&t, &rq);
     CHECK(run_until(&t.done, 5000));
     CHECK(t.res == OR_UP_OK && t.status == 200);
@@ -661,7 +660,7 @@ static void test_pause_big(or_upstream *u)
 
 static void test_pause_burst(or_upstream *u)
 {
-    /* 300 events in one burst: curl keeps handing over decoded chunks after the pause. */
+    /* 300 events in one burst: the rest of a read stays held after the pause. */
     tc t;
     tc_init(&t, u);
     t.pause_each = true;
@@ -690,7 +689,7 @@ static void test_burst_unpaused(or_upstream *u)
 
 static void test_pause_in_head(or_upstream *u)
 {
-    /* The pause lands before the first body byte: libcurl must keep that byte for later. */
+    /* The pause lands before the first body byte: the client must keep that byte for later. */
     tc t;
     tc_init(&t, u);
     t.pause_in_head = true;
@@ -948,7 +947,6 @@ static void test_concurrent(or_upstream *u)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     loop = uv_default_loop();
     uv_timer_init(loop, &heartbeat);
     uv_timer_start(&heartbeat, on_heartbeat, 10, 10);
@@ -969,7 +967,7 @@ int main(void)
     test_cancel_in_data(u);
     test_cancel_outside(u);
     test_cancel_in_head_and_chain(u, "/429");      /* on_head from the on_done path */
-    test_cancel_in_head_and_chain(u, "/sse/3/10"); /* on_head inside libcurl */
+    test_cancel_in_head_and_chain(u, "/sse/3/10"); /* on_head inside the parser */
     test_timeouts(u);
     test_failures(u);
     test_proxy(u);
@@ -991,6 +989,5 @@ int main(void)
     /* The server notices the EOFs and closes its side; then nothing is left. */
     uv_run(loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(loop) == 0);
-    curl_global_cleanup();
     return check_done();
 }
