@@ -428,7 +428,10 @@ static void feed_l1(or_upconn *c, const char *p, size_t n)
         deliver(c, p, n);
         return;
     }
-    or_tls_feed(c->otls, p, n);
+    if (or_tls_feed(c->otls, p, n) != OR_OK) {
+        end(c, OR_UP_EPROTO, "TLS: more unread data from %s than the cap", c->origin.host);
+        return;
+    }
     if (c->st == ST_ORIGIN_TLS)
         step_origin_tls(c);
     if (live(c) && c->st == ST_READY)
@@ -485,7 +488,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     }
     if (c->ptls) {
-        or_tls_feed(c->ptls, b->base, (size_t)nread);
+        if (or_tls_feed(c->ptls, b->base, (size_t)nread) != OR_OK) {
+            end(c, OR_UP_EPROTO, "proxy TLS: more unread data than the cap");
+            return;
+        }
         drain_proxy(c);
     } else {
         feed_l1(c, b->base, (size_t)nread);
@@ -671,6 +677,17 @@ void or_upconn_bind(or_upconn *c, const or_upconn_events *ev, void *ud)
 {
     c->ev = ev;
     c->ud = ud;
+}
+
+void or_upconn_trim(or_upconn *c)
+{
+    if (c->ptls)
+        or_tls_trim(c->ptls);
+    if (c->otls)
+        or_tls_trim(c->otls);
+    or_buf_free(&c->held);
+    or_buf_init(&c->held, 0);
+    c->held_off = 0;
 }
 
 bool or_upconn_forwarding(const or_upconn *c)

@@ -54,6 +54,8 @@ void or_upconn_write(or_upconn *c, const uv_buf_t *bufs, unsigned nbufs);
 void or_upconn_pause(or_upconn *c);
 void or_upconn_resume(or_upconn *c);
 void or_upconn_close(or_upconn *c);
+/* Gives back buffer memory a connection does not need while it waits in the pool. */
+void or_upconn_trim(or_upconn *c);
 
 /* True when requests must be written in absolute form to an http(s) proxy (with its
  * Proxy-Authorization) rather than through a tunnel. */

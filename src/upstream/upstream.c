@@ -226,6 +226,7 @@ static void pool_put(or_upstream *u, pooled *p)
     p->reused = true;
     p->idle_since = uv_now(u->loop);
     or_upconn_bind(p->c, &idle_events, p);
+    or_upconn_trim(p->c);
     if (u->nidle >= POOL_MAX) { /* drop the least recently used */
         pooled *last = u->idle;
         while (last->next)
@@ -344,10 +345,14 @@ static void finish(or_up_req *r, or_up_result res, const char *fmt, ...)
 {
     if (r->ended || r->ph == PH_FINISH)
         return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
-    va_end(ap);
+    if (res == OR_UP_OK) { /* every request ends here: no formatting for "" */
+        r->detail[0] = '\0';
+    } else {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+        va_end(ap);
+    }
     r->fail = res;
     release_conn(r, res == OR_UP_OK && r->complete && !r->no_reuse &&
                         llhttp_should_keep_alive(&r->parser));
@@ -672,11 +677,33 @@ static bool is_owned(const char *name)
     return false;
 }
 
+/* Appends the pieces in order; the request head is built on every request, so no printf. */
+static or_err put(or_buf *b, const char *const *parts, size_t n)
+{
+    or_err e = OR_OK;
+    for (size_t i = 0; e == OR_OK && i < n; i++)
+        e = or_buf_puts(b, parts[i]);
+    return e;
+}
+
+static or_err put_uint(or_buf *b, size_t v)
+{
+    char digits[24], *p = digits + sizeof digits;
+    *--p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) && p > digits);
+    return or_buf_puts(b, p);
+}
+
 static or_err put_authority(or_buf *b, const or_url *u)
 {
-    or_err e = u->ipv6 ? or_buf_printf(b, "[%s]", u->host) : or_buf_puts(b, u->host);
-    if (e == OR_OK && u->port != or_url_default_port(u->scheme))
-        e = or_buf_printf(b, ":%u", u->port);
+    or_err e = u->ipv6 ? put(b, (const char *[]){"[", u->host, "]"}, 3) : or_buf_puts(b, u->host);
+    if (e == OR_OK && u->port != or_url_default_port(u->scheme)) {
+        e = or_buf_puts(b, ":");
+        if (e == OR_OK)
+            e = put_uint(b, u->port);
+    }
     return e;
 }
 
@@ -697,7 +724,7 @@ static or_err put_proxy_auth(or_buf *b, const or_url *px)
 static or_err build_head(or_up_req *r, or_buf *b, const or_up_request *rq, const char *method,
                          bool forward)
 {
-    or_err e = or_buf_printf(b, "%s ", method);
+    or_err e = put(b, (const char *[]){method, " "}, 2);
     if (e == OR_OK && forward) {
         e = or_buf_puts(b, r->origin.scheme == OR_URL_HTTPS ? "https://" : "http://");
         if (e == OR_OK)
@@ -714,13 +741,18 @@ static or_err build_head(or_up_req *r, or_buf *b, const or_up_request *rq, const
     for (size_t i = 0; e == OR_OK && i < rq->nheaders; i++) {
         const or_up_header *h = &rq->headers[i];
         if (!is_owned(h->name))
-            e = or_buf_printf(b, "%s: %s\r\n", h->name, h->value);
+            e = put(b, (const char *[]){h->name, ": ", h->value, "\r\n"}, 4);
     }
     if (e == OR_OK && forward && r->proxy.has_user)
         e = put_proxy_auth(b, &r->proxy);
     bool bodyless = !rq->body && (strcmp(method, "GET") == 0 || r->head_only);
-    if (e == OR_OK && !bodyless)
-        e = or_buf_printf(b, "Content-Length: %zu\r\n", rq->body ? rq->body_len : 0);
+    if (e == OR_OK && !bodyless) {
+        e = or_buf_puts(b, "Content-Length: ");
+        if (e == OR_OK)
+            e = put_uint(b, rq->body ? rq->body_len : 0);
+        if (e == OR_OK)
+            e = or_buf_puts(b, "\r\n");
+    }
     if (e == OR_OK)
         e = or_buf_puts(b, "\r\n");
     return e;
@@ -775,9 +807,14 @@ static or_err make_key(or_up_req *r, const char *proxy)
 {
     or_buf k;
     or_buf_init(&k, KEY_MAX);
-    or_err e = or_buf_printf(&k, "%s://", r->origin.scheme == OR_URL_HTTPS ? "https" : "http");
+    or_err e = put(&k,
+                   (const char *[]){r->origin.scheme == OR_URL_HTTPS ? "https://" : "http://",
+                                    r->origin.host, ":"},
+                   3);
     if (e == OR_OK)
-        e = or_buf_printf(&k, "%s:%u|%s", r->origin.host, r->origin.port, proxy ? proxy : "");
+        e = put_uint(&k, r->origin.port);
+    if (e == OR_OK)
+        e = put(&k, (const char *[]){"|", proxy ? proxy : ""}, 2);
     if (e == OR_OK) {
         r->key = or_buf_take(&k, NULL);
         r->key_hash = hash_str(r->key);
