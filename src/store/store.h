@@ -2,9 +2,12 @@
  * store.h — persistence on SQLite (WAL) in DATA_DIR/storage.sqlite.
  *
  * Threads and ownership:
- *  - One writer thread owns the write connection. Usage rows are handed to it through a queue
- *    (or_store_usage_record never blocks on SQLite). Admin writes (connections, settings) are
- *    executed on the writer thread too, and their caller waits for the result (rare, small).
+ *  - Two writer threads share the write connection, one at a time. Usage rows go through a
+ *    queue (or_store_usage_record never blocks on SQLite) to the usage writer, which runs in
+ *    the SCHED_IDLE class so its batches never delay a request worker on the same core. Admin
+ *    writes (connections, settings) run on the writer at normal priority, and their caller
+ *    waits for the result (rare, small); it also takes over usage rows when a backlog shows the
+ *    usage writer is starved (a saturated machine), so rows are late but not dropped.
  *  - The configuration is an immutable, refcounted snapshot (or_snapshot). Every write that
  *    changes configuration builds a new snapshot and swaps it in atomically; readers keep the
  *    one they acquired until they release it. Any thread may acquire/release.
@@ -68,9 +71,9 @@ typedef struct {
 } or_usage_row;
 
 /* Opens (creating DATA_DIR and the database if needed), migrates, loads the secret key,
- * starts the writer thread and builds the first snapshot. */
+ * starts the writer threads and builds the first snapshot. */
 or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb);
-/* Drains the usage queue, stops the writer, closes. */
+/* Drains the usage queue, stops the writers, closes. */
 void or_store_close(or_store *s);
 const char *or_store_data_dir(const or_store *s);
 
