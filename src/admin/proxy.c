@@ -521,7 +521,7 @@ void or_proxy_api_test(or_http_req *req, or_app *app, const or_route_params *p)
     };
     t->t0 = or_clock_mono_ms();
     or_err started = or_up_start(or_worker_of(req)->up, &rq, &test_cb, t, &t->up);
-    sodium_memzero(proxy_url, sizeof proxy_url); /* libcurl has its own copy */
+    sodium_memzero(proxy_url, sizeof proxy_url); /* the upstream client has its own copy */
     if (started != OR_OK) {
         test_reply(t, false, "could not start the test request");
         goto out;

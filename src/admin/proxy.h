@@ -21,7 +21,7 @@
  * password). Provider ids may also be connection ids (a proxy per account).
  *
  * Worker threads; writes are serialized by a module lock. The test runs on the worker's
- * upstream client; the plaintext proxy URL is wiped as soon as libcurl has copied it.
+ * upstream client; the plaintext proxy URL is wiped as soon as the upstream client has copied it.
  */
 #ifndef OR_ADMIN_PROXY_H
 #define OR_ADMIN_PROXY_H

@@ -290,7 +290,7 @@ or_err or_proxy_pick(or_store *st, const json_t *settings, const or_proxy_env *e
         lv = OR_PROXY_LEVEL_ENV;
         *proxy = out;
     } else if (env->http[0] || env->https[0] || env->all[0]) {
-        *proxy = ""; /* exempted by NO_PROXY as resolved here, whatever libcurl would think */
+        *proxy = ""; /* exempted by NO_PROXY as resolved here, whatever other tools would think */
     }
 out:
     if (password) {

@@ -1,5 +1,5 @@
 /*
- * proxy_pick.h — which outbound proxy a provider request goes through, as a libcurl proxy URL.
+ * proxy_pick.h — which outbound proxy a provider request goes through, as a proxy URL.
  *
  * The configuration is the settings key "proxy" (written by admin/proxy.c):
  *   {global: P, providers: {<provider id | connection id>: P}, combos: {<name>: P},
@@ -12,13 +12,14 @@
  *
  * Environment: http_proxy/HTTP_PROXY (http:// targets), https_proxy/HTTPS_PROXY (https://),
  * then all_proxy/ALL_PROXY, minus hosts in no_proxy/NO_PROXY ("*", domain suffixes, addresses,
- * CIDRs). libcurl reads these itself when it is given no proxy, except the upper-case
- * HTTP_PROXY (it ignores it on purpose, for CGI's "httpoxy"); a gateway is no CGI, so the
- * variables are resolved here and the answer handed to libcurl explicitly.
+ * CIDRs). The upstream client never reads the environment itself: the variables are resolved
+ * here, the upper-case HTTP_PROXY included (curl ignores it because of CGI's "httpoxy"; a
+ * gateway is no CGI), and the answer is handed to it explicitly.
  *
  * Threads: pure except or_proxy_pick, which unseals a password with the store's key (any
  * thread). The process environment is read once (or_proxy_pick_env_process). The URL holds the
- * proxy password in clear: callers wipe it (sodium_memzero) once libcurl has copied it.
+ * proxy password in clear: callers wipe it (sodium_memzero) once or_up_start has returned
+ * (the client keeps its own copy, wiped when the request ends).
  */
 #ifndef OR_GATEWAY_PROXY_PICK_H
 #define OR_GATEWAY_PROXY_PICK_H
@@ -72,13 +73,13 @@ bool or_proxy_pick_no_proxy(const char *no_proxy, const char *host);
 const json_t *or_proxy_pick_find(const json_t *cfg, const or_proxy_scope *sc,
                                  or_proxy_level *level);
 
-/* The curl URL of proxy object p ({type, host, port, username?}) with the given password
+/* The URL of proxy object p ({type, host, port, username?}) with the given password
  * (NULL: none). "" for type "direct". OR_EINVAL when p is malformed, OR_ETOOBIG past cap. */
 or_err or_proxy_pick_url(const json_t *p, const char *password, char *out, size_t cap,
                          or_errbuf *eb);
 
-/* The proxy for one request, for or_up_request.proxy: NULL (no proxy anywhere: libcurl's
- * default), "" (explicitly none) or out (a URL). settings is a snapshot's settings object;
+/* The proxy for one request, for or_up_request.proxy: NULL (no proxy anywhere: a direct
+ * connection), "" (explicitly none) or out (a URL). settings is a snapshot's settings object;
  * env NULL = the process's. A sealed password that does not open, or a malformed entry, is an
  * error (OR_ECRYPTO / OR_EINVAL): the request must not silently go direct. level may be NULL. */
 or_err or_proxy_pick(or_store *st, const json_t *settings, const or_proxy_env *env,

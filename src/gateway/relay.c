@@ -860,7 +860,8 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
     c->attempts++;
     or_routing_touch(c->rt, c->t.conn->id, or_clock_wall_ms());
     e = or_up_start(or_worker_of(c->req)->up, &rq, &cbs, c, &c->up);
-    sodium_memzero(proxy, sizeof proxy); /* it may hold the proxy password; libcurl copied it */
+    sodium_memzero(
+        proxy, sizeof proxy); /* it may hold the proxy password; the upstream client copied it */
     return e;
 }
 

@@ -1,25 +1,29 @@
 /*
- * upstream.h — outbound HTTP(S) through a libcurl multi handle driven by a worker's libuv loop.
+ * upstream.h — outbound HTTP/1.1 (and HTTPS) on a worker's libuv loop, with a keep-alive pool.
  *
  * One or_upstream per worker thread (created on that thread, used only there). Connections are
- * reused across requests by the multi handle. A transfer reports, in order: on_head once (status
- * and headers, before any body byte), on_data zero or more times, on_done exactly once —
- * unless the caller cancels it first, after which no callback fires.
+ * pooled per origin and proxy and reused across requests (conn.c opens them, upstream.c runs
+ * requests on them). A transfer reports, in order: on_head once (status and headers, before any
+ * body byte), on_data zero or more times, on_done exactly once — unless the caller cancels it
+ * first, after which no callback fires.
  *
- * Backpressure: on_data may return true ("pause"); the transfer is paused (curl stops reading
- * the socket) until or_up_resume(). Cancel removes the easy handle at once, which closes its
- * connection if a response was in flight.
+ * Backpressure: on_data may return true ("pause"); the connection stops being read until
+ * or_up_resume(). Cancel closes the request's connection if a response was in flight.
  *
- * Timeouts: connect_ms (TCP+TLS), first_byte_ms (request sent → first response byte),
- * idle_ms (no body bytes for that long while not paused), total_ms (0 = none).
+ * Timeouts: connect_ms (DNS, TCP, proxy and TLS legs), first_byte_ms (request sent → first
+ * response byte), idle_ms (no body bytes for that long while not paused), total_ms (0 = none).
  *
  * Re-entrancy: start, pause, resume and cancel may be called from inside any callback (also
- * the request's own); work libcurl forbids there is deferred until its callback returns.
- * on_done is never called from inside start/pause/cancel; resume may deliver on_data before
- * it returns. On a failure on_head fires only if body bytes were already delivered, so a
- * failed transfer with no body is one clean on_done the caller can retry. The header array
- * given to on_head stays valid until on_done or cancel. or_upstream_free must not be called
- * from inside a callback.
+ * the request's own). on_done is never called from inside start/pause/resume/cancel; resume may
+ * deliver on_data before it returns. On a failure on_head fires only if body bytes were already
+ * delivered, so a failed transfer with no body is one clean on_done the caller can retry. The
+ * header array given to on_head stays valid until on_done or cancel. or_upstream_free must not
+ * be called from inside a callback.
+ *
+ * Proxies: http://, https:// (TLS to the proxy) and socks5:// or socks5h:// (names resolved by
+ * the proxy either way), credentials %-encoded in the URL. The URL is copied at start (and
+ * wiped when the request ends), so the caller may wipe its own copy right after. The
+ * environment is never read here: NULL or "" means a direct connection.
  */
 #ifndef OR_UPSTREAM_UPSTREAM_H
 #define OR_UPSTREAM_UPSTREAM_H
@@ -68,7 +72,7 @@ typedef struct {
     unsigned first_byte_ms; /* default 120 000 */
     unsigned idle_ms;       /* default 120 000 */
     unsigned total_ms;      /* 0 = no total limit */
-    const char *proxy;      /* curl proxy URL or NULL (environment applies then) */
+    const char *proxy;      /* proxy URL, or NULL / "" for a direct connection */
 } or_up_request;
 
 or_upstream *or_upstream_new(uv_loop_t *loop);

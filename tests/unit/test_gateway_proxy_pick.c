@@ -110,7 +110,7 @@ static void test_precedence(void)
     CHECK(lv == OR_PROXY_LEVEL_KEY);
     CHECK_STR(pick(s, &empty_env, NULL, NULL, "conn-9", "groq", url, &lv), "");
     CHECK(lv == OR_PROXY_LEVEL_PROVIDER);
-    /* nothing configured, nothing in the environment: libcurl's default (NULL) */
+    /* nothing configured, nothing in the environment: a direct connection (NULL) */
     json_t *none = json_object();
     CHECK_STR(pick(none, &empty_env, "key-1", "coding", "conn-1", "openai", url, &lv), "(null)");
     CHECK(lv == OR_PROXY_LEVEL_NONE);
@@ -186,7 +186,7 @@ static void test_env(void)
     or_proxy_pick_env_for(&e, NULL, out, sizeof out);
     CHECK_STR(out, "socks5h://a:3");
 
-    /* Through or_proxy_pick: an exempted host is an explicit "no proxy" (""), so libcurl does
+    /* Through or_proxy_pick: an exempted host is an explicit "no proxy" (""), so the client does
      * not apply its own reading of the same variables. */
     or_proxy_level lv;
     CHECK_STR(pick(NULL, &e, NULL, NULL, NULL, "x", "http://a.internal.example/", &lv), "");
@@ -194,7 +194,7 @@ static void test_env(void)
     CHECK_STR(pick(NULL, &e, NULL, NULL, NULL, "x", "http://public.example/", &lv), "http://h:1");
     CHECK(lv == OR_PROXY_LEVEL_ENV);
 
-    /* The upper-case names count (HTTP_PROXY is the one libcurl ignores); lower case wins. */
+    /* The upper-case names count (HTTP_PROXY is the one curl ignores); lower case wins. */
     unsetenv("http_proxy");
     unsetenv("https_proxy");
     unsetenv("all_proxy");
