@@ -47,6 +47,7 @@ typedef struct {
     int ev_i, ev_n;
     int pending_closes;
     bool closing;
+    bool drop_next; /* close instead of answering the next request (a keep-alive race) */
 } sconn;
 
 static server srv;
@@ -150,7 +151,10 @@ static void respond(sconn *c, const char *method, const char *path)
 {
     char hdr[512];
     int n = 0, d = 0;
-    if (strcmp(path, "/json") == 0) {
+    if (strcmp(path, "/drop") == 0) {
+        conn_close(c);
+    } else if (strcmp(path, "/json") == 0 || strcmp(path, "/json-then-drop") == 0) {
+        c->drop_next = strcmp(path, "/json-then-drop") == 0;
         char body[256];
         snprintf(body, sizeof body, "{\"ok\":true,\"method\":\"%s\",\"len\":%zu}", method,
                  c->s->last_body_len);
@@ -258,7 +262,13 @@ static void process(sconn *c)
         s->saw_form_ctype = form;
         snprintf(s->last_auth, sizeof s->last_auth, "%s", auth);
         snprintf(s->last_method, sizeof s->last_method, "%s", method);
+        if (c->drop_next) {
+            conn_close(c);
+            return;
+        }
         respond(c, method, path);
+        if (c->closing)
+            return;
         memmove(c->in, c->in + head_len + clen, c->len - head_len - clen);
         c->len -= head_len + clen;
         c->in[c->len] = '\0';
@@ -917,6 +927,39 @@ static void test_proxy(or_upstream *u)
     tc_fini(&t);
 }
 
+static void test_stale_reuse(or_upstream *u)
+{
+    /* The server drops a kept-alive connection just as our next request reaches it: the
+     * request goes once more on a fresh connection, and the caller never knows. */
+    tc t;
+    tc_init(&t, u);
+    or_up_request rq = post("/json-then-drop");
+    start(&t, &rq);
+    CHECK(run_until(&t.done, 3000));
+    CHECK(t.res == OR_UP_OK && t.status == 200);
+    tc_fini(&t);
+    int accepts0 = srv.accepts, nreq0 = srv.nreq;
+    tc_init(&t, u);
+    rq = post("/json");
+    start(&t, &rq);
+    CHECK(run_until(&t.done, 3000));
+    CHECK(t.res == OR_UP_OK && t.status == 200);
+    CHECK(srv.accepts == accepts0 + 1 && srv.nreq == nreq0 + 2);
+    tc_fini(&t);
+
+    /* Once only: when the fresh connection dies unanswered too, that is the answer. */
+    accepts0 = srv.accepts;
+    nreq0 = srv.nreq;
+    tc_init(&t, u);
+    rq = post("/drop");
+    start(&t, &rq);
+    CHECK(run_until(&t.done, 3000));
+    CHECK(t.res == OR_UP_ERESET && t.nhead == 0);
+    CHECK(srv.accepts == accepts0 + 1 && srv.nreq == nreq0 + 2);
+    fprintf(stderr, "stale reuse: %s\n", t.detail);
+    tc_fini(&t);
+}
+
 static void test_concurrent(or_upstream *u)
 {
     enum { N = 16 };
@@ -971,6 +1014,7 @@ int main(void)
     test_timeouts(u);
     test_failures(u);
     test_proxy(u);
+    test_stale_reuse(u);
     test_concurrent(u);
 
     /* Freeing with a transfer in flight: no callback, nothing leaked. */
