@@ -4,6 +4,7 @@
 #include "resilience/keymap.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ typedef struct {
     unsigned trips;       /* opens since the last close */
     uint64_t probe_token; /* 0: no probe out */
     int64_t probe_started;
+    bool dirty; /* counted in reg->ndirty (settle()) */
 } brk;
 
 struct or_breaker_reg {
@@ -34,6 +36,10 @@ struct or_breaker_reg {
     or_keymap map;
     or_breaker_profile prof[OR_BREAKER_KIND_COUNT];
     uint64_t next_token;
+    /* Entries that are not CLOSED with no failure counted, kept by settle() with mu held. At 0
+     * (the usual case) allow() answers ALLOW and a success or neutral report changes nothing,
+     * so both return without the mutex or a lookup. */
+    _Atomic size_t ndirty;
 };
 
 or_breaker_reg *or_breaker_new(void)
@@ -100,11 +106,31 @@ void or_breaker_get_profile(or_breaker_reg *reg, or_breaker_kind k, or_breaker_p
 
 /* ---- the state machine; called with the mutex held ---- */
 
+/* After any change to b: keeps reg->ndirty in step with the entries that need the slow path. */
+static void settle(or_breaker_reg *reg, brk *b)
+{
+    bool dirty = b->state != OR_BREAKER_CLOSED || b->nfail;
+    if (dirty == b->dirty)
+        return;
+    b->dirty = dirty;
+    if (dirty)
+        atomic_fetch_add_explicit(&reg->ndirty, 1, memory_order_release);
+    else
+        atomic_fetch_sub_explicit(&reg->ndirty, 1, memory_order_release);
+}
+
+static bool all_clean(or_breaker_reg *reg)
+{
+    return atomic_load_explicit(&reg->ndirty, memory_order_acquire) == 0;
+}
+
 static void close_brk(brk *b)
 {
     or_breaker_kind kind = b->kind;
+    bool dirty = b->dirty; /* settle() accounts for the change */
     memset(b, 0, sizeof *b);
     b->kind = kind;
+    b->dirty = dirty;
 }
 
 static void prune(brk *b, const or_breaker_profile *p, int64_t now)
@@ -159,6 +185,11 @@ or_breaker_verdict or_breaker_allow(or_breaker_reg *reg, const char *id, uint64_
 {
     or_breaker_verdict v = OR_BREAKER_ALLOW;
     uint64_t token = 0;
+    if (all_clean(reg)) { /* every breaker is closed: ALLOW, as the lookup below would say */
+        if (probe_token)
+            *probe_token = 0;
+        return v;
+    }
     int64_t now = or_clock_wall_ms();
     pthread_mutex_lock(&reg->mu);
     brk *b = or_keymap_get(&reg->map, id); /* no entry: never failed, nothing to record yet */
@@ -177,6 +208,7 @@ or_breaker_verdict or_breaker_allow(or_breaker_reg *reg, const char *id, uint64_
         b->probe_token = token = ++reg->next_token;
         b->probe_started = now;
         v = OR_BREAKER_PROBE;
+        settle(reg, b);
     }
 out:
     pthread_mutex_unlock(&reg->mu);
@@ -188,6 +220,9 @@ out:
 void or_breaker_report(or_breaker_reg *reg, const char *id, or_breaker_outcome outcome,
                        uint64_t probe_token)
 {
+    /* Clean breakers: a success has no failure to forgive and no probe to close. */
+    if (outcome != OR_BREAKER_FAILURE && all_clean(reg))
+        return;
     int64_t now = or_clock_wall_ms();
     pthread_mutex_lock(&reg->mu);
     brk *b = outcome == OR_BREAKER_FAILURE ? or_keymap_put(&reg->map, id, NULL)
@@ -221,6 +256,7 @@ void or_breaker_report(or_breaker_reg *reg, const char *id, or_breaker_outcome o
         }
         break;
     }
+    settle(reg, b);
 out:
     pthread_mutex_unlock(&reg->mu);
 }
@@ -250,13 +286,17 @@ void or_breaker_reset(or_breaker_reg *reg, const char *id)
     pthread_mutex_lock(&reg->mu);
     if (id) {
         brk *b = or_keymap_get(&reg->map, id);
-        if (b)
+        if (b) {
             close_brk(b);
+            settle(reg, b);
+        }
     } else {
         or_keymap_iter it = {0};
         brk *b;
-        while ((b = or_keymap_next(&reg->map, &it, NULL)))
+        while ((b = or_keymap_next(&reg->map, &it, NULL))) {
             close_brk(b);
+            settle(reg, b);
+        }
     }
     pthread_mutex_unlock(&reg->mu);
 }
@@ -280,6 +320,7 @@ json_t *or_breaker_export(or_breaker_reg *reg)
     brk *b;
     while ((b = or_keymap_next(&reg->map, &it, &id))) {
         prune(b, &reg->prof[b->kind], now);
+        settle(reg, b);
         or_breaker_state s = b->state;
         if (s == OR_BREAKER_OPEN && now >= b->next_probe_at)
             s = OR_BREAKER_HALF_OPEN;
@@ -374,7 +415,9 @@ or_err or_breaker_import(or_breaker_reg *reg, const json_t *state, or_errbuf *eb
         }
         if (!created) /* the kind configured in this process wins over the saved one */
             parsed.kind = b->kind;
+        parsed.dirty = b->dirty;
         *b = parsed;
+        settle(reg, b);
     }
 out:
     pthread_mutex_unlock(&reg->mu);

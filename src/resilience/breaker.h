@@ -15,7 +15,8 @@
  *
  * Time is or_clock_wall_ms(), so exported state means the same after a restart.
  * The registry owns its entries; ids are copied. Every function is thread-safe (one mutex per
- * registry, held for a few hundred nanoseconds).
+ * registry, held for a few hundred nanoseconds; while every breaker is closed with no failure
+ * counted, allow() and success reports answer from an atomic without taking it).
  */
 #ifndef OR_RESILIENCE_BREAKER_H
 #define OR_RESILIENCE_BREAKER_H

@@ -4,6 +4,7 @@
 #include "resilience/keymap.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,12 @@ struct or_cooldown_reg {
     or_keymap map;
     or_cooldown_policy pol[OR_SCOPE_COUNT];
     size_t gc_mark;
+    /* Lock-free summaries for the per-request calls, written only with mu held (publish()):
+     * `nents` is the map's entry count, `latest` is at least the latest `until` of any entry
+     * (never lowered while an entry may hold it). While nothing cools down, peek() and
+     * success() answer from these without the mutex or a hash lookup. */
+    _Atomic size_t nents;
+    _Atomic int64_t latest;
 };
 
 or_cooldown_reg *or_cooldown_new(void)
@@ -141,6 +148,17 @@ static bool expired_long_ago(const char *key, void *val, void *ud)
     return e->until + (int64_t)reg->pol[kp.scope].cap_ms < or_clock_wall_ms();
 }
 
+/* Called with mu held after the map or an entry's `until` changed. */
+static void publish(or_cooldown_reg *reg, int64_t until)
+{
+    size_t n = or_keymap_count(&reg->map);
+    atomic_store_explicit(&reg->nents, n, memory_order_release);
+    if (!n)
+        atomic_store_explicit(&reg->latest, 0, memory_order_release);
+    else if (until > atomic_load_explicit(&reg->latest, memory_order_relaxed))
+        atomic_store_explicit(&reg->latest, until, memory_order_release);
+}
+
 static void maybe_gc(or_cooldown_reg *reg)
 {
     if (or_keymap_count(&reg->map) < reg->gc_mark)
@@ -179,6 +197,7 @@ int64_t or_cooldown_fail(or_cooldown_reg *reg, or_fail_scope scope, const char *
     e->last_fail = now;
     e->until = until = now + (int64_t)(retry_after_ms ? retry_after_ms : backoff(p, e->level));
 out:
+    publish(reg, until);
     pthread_mutex_unlock(&reg->mu);
     return until;
 }
@@ -186,6 +205,9 @@ out:
 void or_cooldown_success(or_cooldown_reg *reg, or_fail_scope scope, const char *id,
                          const char *model)
 {
+    /* Nothing recorded at all (the usual case): there is nothing to clear or decay. */
+    if (!atomic_load_explicit(&reg->nents, memory_order_acquire))
+        return;
     char key[OR_KEYMAP_KEY_MAX + 1];
     if (!make_key(key, sizeof key, scope, id, model))
         return;
@@ -197,6 +219,7 @@ void or_cooldown_success(or_cooldown_reg *reg, or_fail_scope scope, const char *
         e->until = or_clock_wall_ms(); /* free now; the quiet period counts from here */
     } else if (e) {
         or_keymap_del(&reg->map, key);
+        publish(reg, 0);
     }
     pthread_mutex_unlock(&reg->mu);
 }
@@ -218,10 +241,19 @@ static int64_t until_locked(or_cooldown_reg *reg, or_fail_scope scope, const cha
     return e->until;
 }
 
+/* True when no entry can be cooling down at `now`: every until is at most `latest`. A
+ * concurrent failure not yet published is one that happened after this check. */
+static bool all_free(or_cooldown_reg *reg, int64_t now)
+{
+    return atomic_load_explicit(&reg->latest, memory_order_acquire) <= now;
+}
+
 int64_t or_cooldown_until(or_cooldown_reg *reg, or_fail_scope scope, const char *id,
                           const char *model)
 {
     int64_t now = or_clock_wall_ms();
+    if (all_free(reg, now))
+        return 0;
     pthread_mutex_lock(&reg->mu);
     int64_t until = until_locked(reg, scope, id, model, now, NULL);
     pthread_mutex_unlock(&reg->mu);
@@ -233,6 +265,11 @@ int64_t or_cooldown_peek(or_cooldown_reg *reg, const char *provider, const char 
 {
     or_cooldown_info local = {0};
     int64_t now = or_clock_wall_ms();
+    if (all_free(reg, now)) {
+        if (info)
+            *info = local;
+        return 0;
+    }
     pthread_mutex_lock(&reg->mu);
     if (provider)
         until_locked(reg, OR_SCOPE_PROVIDER, provider, NULL, now, &local);
@@ -257,6 +294,7 @@ size_t or_cooldown_unlock(or_cooldown_reg *reg, or_fail_scope scope, const char 
         return 0;
     pthread_mutex_lock(&reg->mu);
     bool gone = or_keymap_del(&reg->map, key);
+    publish(reg, 0);
     pthread_mutex_unlock(&reg->mu);
     return gone ? 1 : 0;
 }
@@ -275,6 +313,7 @@ size_t or_cooldown_unlock_id(or_cooldown_reg *reg, const char *id)
         return 0;
     pthread_mutex_lock(&reg->mu);
     size_t n = or_keymap_remove_if(&reg->map, names_id, (void *)id);
+    publish(reg, 0);
     pthread_mutex_unlock(&reg->mu);
     return n;
 }
@@ -284,6 +323,7 @@ size_t or_cooldown_unlock_all(or_cooldown_reg *reg)
     pthread_mutex_lock(&reg->mu);
     size_t n = or_keymap_count(&reg->map);
     or_keymap_clear(&reg->map);
+    publish(reg, 0);
     pthread_mutex_unlock(&reg->mu);
     return n;
 }
@@ -292,6 +332,7 @@ size_t or_cooldown_gc(or_cooldown_reg *reg)
 {
     pthread_mutex_lock(&reg->mu);
     size_t n = or_keymap_remove_if(&reg->map, expired_long_ago, reg);
+    publish(reg, 0);
     pthread_mutex_unlock(&reg->mu);
     return n;
 }
@@ -371,8 +412,10 @@ or_err or_cooldown_import(or_cooldown_reg *reg, const json_t *state, or_errbuf *
         e->last_fail = now;
         e->level = lv < 1 ? 1u : lv > (json_int_t)LEVEL_MAX ? LEVEL_MAX : (unsigned)lv;
         e->status = json_is_integer(st) ? (int)(json_integer_value(st) & 0xffff) : 0;
+        publish(reg, e->until);
     }
 out:
+    publish(reg, 0);
     pthread_mutex_unlock(&reg->mu);
     return rc;
 }

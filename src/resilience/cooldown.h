@@ -15,7 +15,8 @@
  * instead). Expiry is lazy: until() compares with the clock.
  *
  * Time is or_clock_wall_ms(). The registry copies ids. Every function is thread-safe (one
- * mutex per registry).
+ * mutex per registry; while nothing is cooling down, the per-request peek/until/success calls
+ * answer from atomics without taking it).
  */
 #ifndef OR_RESILIENCE_COOLDOWN_H
 #define OR_RESILIENCE_COOLDOWN_H
