@@ -16,6 +16,23 @@
 
 #define PENDING_MAX (256 * 1024) /* pipelined bytes kept while a response is in progress */
 #define READ_CHUNK (64 * 1024)
+#define SPARE_BUF_MAX (16 * 1024) /* a recycled request keeps buffers up to this size */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define OR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OR_ASAN 1
+#endif
+#endif
+#ifdef OR_ASAN
+#include <sanitizer/asan_interface.h>
+#define PARK(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPARK(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define PARK(p, n) ((void)(p), (void)(n))
+#define UNPARK(p, n) ((void)(p), (void)(n))
+#endif
 
 static const or_http_limits *limits_of(conn *c)
 {
@@ -24,18 +41,87 @@ static const or_http_limits *limits_of(conn *c)
 
 /* ---- request objects ---- */
 
+/* A keep-alive connection's requests reuse one object: the struct, its three buffers and its
+ * header array would otherwise be five allocations and frees per request. */
+static void buf_recycle(or_buf *b, size_t max)
+{
+    if (b->cap > SPARE_BUF_MAX)
+        or_buf_free(b); /* one big request does not pin its memory to the connection */
+    or_buf_reset(b);
+    b->max = max ? max : SIZE_MAX - 1; /* as or_buf_init; on_head may have raised the body's */
+}
+
 static or_http_req *req_new(conn *c)
 {
-    or_http_req *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
     const or_http_limits *l = limits_of(c);
+    or_http_req *r = c->spare;
+    if (r) {
+        c->spare = NULL;
+        UNPARK(r, sizeof *r);
+        UNPARK(r->hdrs, r->hdrs_cap * sizeof *r->hdrs);
+        or_http_req keep = *r;
+        memset(r, 0, sizeof *r);
+        r->url = keep.url;
+        r->hdr = keep.hdr;
+        r->body = keep.body;
+        r->hdrs = keep.hdrs;
+        r->hdrs_cap = keep.hdrs_cap;
+        if (r->url.data)
+            UNPARK(r->url.data, r->url.cap);
+        if (r->hdr.data)
+            UNPARK(r->hdr.data, r->hdr.cap);
+        if (r->body.data)
+            UNPARK(r->body.data, r->body.cap);
+    } else if (!(r = calloc(1, sizeof *r))) {
+        return NULL;
+    }
     r->c = c;
     r->w = c->w;
-    or_buf_init(&r->url, l->max_url_bytes);
-    or_buf_init(&r->hdr, l->max_header_bytes);
-    or_buf_init(&r->body, l->max_body_bytes);
+    buf_recycle(&r->url, l->max_url_bytes);
+    buf_recycle(&r->hdr, l->max_header_bytes);
+    buf_recycle(&r->body, l->max_body_bytes);
     return r;
+}
+
+/* The finished request becomes the connection's spare. Under ASan it is poisoned while parked,
+ * so a handler that touches its request after ending it is still caught. */
+static void req_park(conn *c, or_http_req *r)
+{
+    if (c->spare) {
+        or_http__req_free(r);
+        return;
+    }
+    if (r->hdrs_cap * sizeof *r->hdrs > SPARE_BUF_MAX) {
+        free(r->hdrs);
+        r->hdrs = NULL;
+        r->hdrs_cap = 0;
+    }
+    c->spare = r;
+    if (r->url.data)
+        PARK(r->url.data, r->url.cap);
+    if (r->hdr.data)
+        PARK(r->hdr.data, r->hdr.cap);
+    if (r->body.data)
+        PARK(r->body.data, r->body.cap);
+    PARK(r->hdrs, r->hdrs_cap * sizeof *r->hdrs);
+    PARK(r, sizeof *r);
+}
+
+static void req_spare_free(conn *c)
+{
+    or_http_req *r = c->spare;
+    if (!r)
+        return;
+    c->spare = NULL;
+    UNPARK(r, sizeof *r);
+    UNPARK(r->hdrs, r->hdrs_cap * sizeof *r->hdrs);
+    if (r->url.data)
+        UNPARK(r->url.data, r->url.cap);
+    if (r->hdr.data)
+        UNPARK(r->hdr.data, r->hdr.cap);
+    if (r->body.data)
+        UNPARK(r->body.data, r->body.cap);
+    or_http__req_free(r);
 }
 
 void or_http__req_free(or_http_req *r)
@@ -445,6 +531,7 @@ static void on_close(uv_handle_t *h)
         c->req->c = NULL; /* the handler still holds it; freed when it ends the response */
     else
         or_http__req_free(c->req);
+    req_spare_free(c);
     or_buf_free(&c->pending);
     free(c);
     or_http__worker_conn_gone(w);
@@ -504,7 +591,10 @@ void or_http__conn_finish_request(conn *c)
 {
     or_http_req *r = c->req;
     c->req = NULL;
-    or_http__req_free(r);
+    if (r && !c->closed)
+        req_park(c, r);
+    else
+        or_http__req_free(r);
     if (c->closed)
         return;
     if (!c->keep_alive || c->close_after || c->w->draining) {

@@ -90,7 +90,8 @@ struct conn {
     llhttp_t parser;
     enum conn_state state;
     or_http_req *req;
-    or_buf pending; /* bytes read while a request is being handled (pipelining) */
+    or_http_req *spare; /* the last finished request, kept for the next one (conn.c) */
+    or_buf pending;     /* bytes read while a request is being handled (pipelining) */
     size_t head_bytes;
     size_t body_window_bytes;
     uint64_t head_deadline;
