@@ -784,7 +784,12 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
      * asked for SSE. */
     c->translate =
         c->pf != c->cf || (c->cf->id == OR_FMT_GEMINI && c->stream && !c->copts.gemini_sse);
-    c->dec = c->pf->dec_new();
+    /* The decoder and the event array serve streams only: a whole reply is read in end_whole. */
+    if (c->stream) {
+        c->dec = c->pf->dec_new();
+        if (!c->evs)
+            c->evs = json_array();
+    }
     if (c->translate)
         c->enc = c->cf->enc_new(&c->copts);
     or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
@@ -1029,7 +1034,6 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     or_buf_init(&c->out, 0);
     or_sse_lines_init(&c->lines, 1024 * 1024);
     or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
-    c->evs = json_array();
     c->row.ts_ms = or_clock_wall_ms();
     c->row.stream = o->stream;
     or_uuid4(c->row.request_id);

@@ -29,46 +29,44 @@ json_t *or_relay__root(relay *c)
 }
 
 /* Passthrough: the client body with only `model` replaced by the provider's id. */
-/* The model as a JSON string: quoted by hand when nothing in it needs escaping (the usual
- * case), else by jansson (which also refuses invalid UTF-8). */
-static char *quote_model(const char *s, size_t n)
+/* True when the model can be written between quotes as is (the usual case); else jansson
+ * quotes it (and refuses invalid UTF-8). */
+static bool model_plain(const char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f && s[i] != '"' &&
-           s[i] != '\\')
-        i++;
-    if (i < n) {
-        json_t *m = json_stringn(s, n);
-        char *q = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
-        json_decref(m);
-        return q;
-    }
-    char *q = malloc(n + 3);
-    if (q) {
-        q[0] = '"';
-        memcpy(q + 1, s, n);
-        q[n + 1] = '"';
-        q[n + 2] = '\0';
-    }
-    return q;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+            s[i] == '\\')
+            return false;
+    return true;
 }
 
 or_err or_relay__splice_model(relay *c, const or_buf *raw)
 {
-    char *quoted = quote_model(c->t.model, c->t.model_len);
+    char *quoted = NULL;
     json_t *m = NULL;
     or_err err = OR_ENOMEM;
     size_t a, b;
-    if (!quoted)
-        goto out;
+    bool plain = model_plain(c->t.model, c->t.model_len);
+    if (!plain) {
+        m = json_stringn(c->t.model, c->t.model_len);
+        if (!m || !(quoted = json_dumps(m, JSON_ENCODE_ANY)))
+            goto out;
+    }
     if (or_json_find_member(raw->data, raw->len, "model", &a, &b)) {
-        size_t ql = strlen(quoted);
+        /* Written straight into the body when plain: no quoted copy to allocate. */
+        size_t ql = plain ? c->t.model_len + 2 : strlen(quoted);
         c->body_len = a + ql + (raw->len - b);
         c->body = malloc(c->body_len + 1);
         if (!c->body)
             goto out;
         memcpy(c->body, raw->data, a);
-        memcpy(c->body + a, quoted, ql);
+        if (plain) {
+            c->body[a] = '"';
+            memcpy(c->body + a + 1, c->t.model, c->t.model_len);
+            c->body[a + ql - 1] = '"';
+        } else {
+            memcpy(c->body + a, quoted, ql);
+        }
         memcpy(c->body + a + ql, raw->data + b, raw->len - b);
         c->body[c->body_len] = '\0';
         err = OR_OK;
@@ -76,6 +74,7 @@ or_err or_relay__splice_model(relay *c, const or_buf *raw)
     }
     /* An escaped key the scanner does not match: re-serialize instead. */
     json_t *copy = json_deep_copy(or_relay__root(c));
+    json_decref(m);
     m = json_stringn(c->t.model, c->t.model_len);
     if (copy && m && json_object_set(copy, "model", m) == 0)
         c->body = json_dumps(copy, JSON_COMPACT);
