@@ -1046,7 +1046,9 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
                              .model = c->client_model,
                              .id = c->row.request_id,
                              .created = (long long)(c->row.ts_ms / 1000)};
-    if (o->client == OR_FMT_OPENAI) {
+    /* stream_options.include_usage only shapes a stream's encoding (openai_stream.c): a
+     * non-stream request skips this second scan of its body. */
+    if (o->client == OR_FMT_OPENAI && o->stream) {
         const or_buf *raw = or_http_body(req);
         size_t a, b;
         c->copts.include_usage =
