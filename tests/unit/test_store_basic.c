@@ -225,7 +225,10 @@ static void test_connections_settings_usage(const char *dir, char id_a[37])
     CHECK(query_int(db, "SELECT MAX(length(error)) FROM usage") == 200);
     CHECK(query_int(db, "SELECT MIN(ts) FROM usage") > 0);
     CHECK(query_int(db, "SELECT COUNT(*) FROM usage WHERE stream = 1") == 334);
-    CHECK(query_int(db, "SELECT MAX(version) FROM schema_migrations") == 1);
+    CHECK(query_int(db, "SELECT MAX(version) FROM schema_migrations") == 2);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'usage_ts'") == 1);
+    CHECK(query_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                        "'usage_provider_model'") == 0); /* migration 2 */
     CHECK(or_store_usage_dropped(s) == 0);
     CHECK(query_int(
               db, "SELECT COUNT(*) FROM provider_connections WHERE api_key_enc IS NOT NULL") == 1);
