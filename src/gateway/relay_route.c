@@ -51,20 +51,27 @@ bool or_relay__prepare_step(relay *c)
 bool or_relay__pick_account(relay *c)
 {
     or_account_info info[MAX_CANDIDATES];
+    const char *ids[MAX_CANDIDATES];
+    int64_t used[MAX_CANDIDATES];
+    unsigned streaks[MAX_CANDIDATES];
     int64_t now = or_clock_wall_ms();
     char model[256];
     or_relay__copy_str(model, sizeof model, c->t.model, c->t.model_len);
+    for (size_t i = 0; i < c->ncands; i++)
+        ids[i] = c->snap->conns[c->cands[i]].id;
+    or_account_rr *rr =
+        or_routing_accounts(c->rt, c->t.provider->id, ids, c->ncands, used, streaks);
     for (size_t i = 0; i < c->ncands; i++) {
         const or_conn *k = &c->snap->conns[c->cands[i]];
         or_cooldown_info ci = {0};
         or_cooldown_peek(c->rt->res.cooldowns, c->t.provider->id, k->id, model, &ci);
         info[i] = (or_account_info){
             .priority = k->priority,
-            .last_used_ms = or_routing_last_used(c->rt, k->id),
+            .last_used_ms = used[i],
             .cooldown_until = ci.until,
             .backoff_level = ci.level,
             .last_error_status = ci.status,
-            .consecutive_uses = or_routing_streak(c->rt, c->t.provider->id, k->id),
+            .consecutive_uses = streaks[i],
             .quota_headroom = -1,
             .excluded = c->excluded[i],
         };
@@ -79,7 +86,7 @@ bool or_relay__pick_account(relay *c)
         .n = c->ncands,
         .now_ms = now,
         .sticky_limit = json_is_integer(sticky) ? (unsigned)json_integer_value(sticky) : 0,
-        .rr = or_routing_rr(c->rt, c->t.provider->id),
+        .rr = rr,
     };
     size_t pick = s->pick(&ctx);
     if (pick == OR_ACCOUNT_NONE) {

@@ -124,6 +124,24 @@ json_t *or_routing_latency_export(or_routing *r)
     return out;
 }
 
+or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const char *const *conns,
+                                   size_t n, int64_t *last_used, unsigned *streaks)
+{
+    /* One lock round for what the account pick reads: the values are the same as the single
+     * lookups would give, only taken together (a concurrent pick may land either side of the
+     * whole read, as it could between the single ones). */
+    pthread_mutex_lock(&r->lock);
+    const streak *st = or_keymap_get(&r->streak, provider);
+    for (size_t i = 0; i < n; i++) {
+        const int64_t *v = or_keymap_get(&r->used, conns[i]);
+        last_used[i] = v ? *v : 0;
+        streaks[i] = st && strcmp(st->conn, conns[i]) == 0 ? st->count : 0;
+    }
+    or_account_rr *rr = or_keymap_put(&r->rr, provider, NULL);
+    pthread_mutex_unlock(&r->lock);
+    return rr;
+}
+
 unsigned or_routing_streak(or_routing *r, const char *provider, const char *conn)
 {
     pthread_mutex_lock(&r->lock);

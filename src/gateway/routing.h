@@ -4,7 +4,7 @@
  * account strategies' memory (round-robin position per provider, last use per connection).
  *
  * Created once by main() before the server starts, freed after it stops. Every call is
- * thread-safe (workers share it); each lock is held for a lookup only.
+ * thread-safe (workers share it); each lock is held for lookups only.
  */
 #ifndef OR_GATEWAY_ROUTING_H
 #define OR_GATEWAY_ROUTING_H
@@ -20,7 +20,7 @@
 typedef struct or_routing {
     or_resilience res;
     or_route_state *plans;
-    pthread_mutex_t lock; /* guards rr and used */
+    pthread_mutex_t lock; /* guards the four maps below */
     or_keymap rr;         /* provider id → or_account_rr */
     or_keymap used;       /* connection id → int64_t last use (wall ms) */
     or_keymap latency;    /* provider id → latency ring (routing.c) */
@@ -35,6 +35,12 @@ or_account_rr *or_routing_rr(or_routing *r, const char *provider);
 /* Last use of a connection (wall ms, 0 = never) and recording a new one. */
 int64_t or_routing_last_used(or_routing *r, const char *conn);
 void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms);
+
+/* What the account pick reads, under one lock: for each of n connection ids its last use
+ * (as or_routing_last_used) and streak (as or_routing_streak) into the caller's arrays, and
+ * the provider's round-robin memory (as or_routing_rr) as the result. */
+or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const char *const *conns,
+                                   size_t n, int64_t *last_used, unsigned *streaks);
 
 /* Account streaks (p2c health): how many times in a row conn was the provider's last pick,
  * and recording a pick. */
