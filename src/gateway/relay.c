@@ -181,16 +181,23 @@ void or_relay_reply_error(or_http_req *req, or_format client, int status, const 
 
 /* ---- usage and reply headers ---- */
 
-static void record(relay *c, int status, const char *error)
+/* The usage row, with the latency up to now_mono (a time the caller read for the reply's
+ * headers too: both are the same moment, within the same synchronous step). */
+static void record_at(relay *c, int status, const char *error, uint64_t now_mono)
 {
     c->row.status = status;
-    c->row.latency_ms = (uint32_t)(or_clock_mono_ms() - c->t0);
+    c->row.latency_ms = (uint32_t)(now_mono - c->t0);
     if (status >= 200 && status <= 299 && !error && c->row.provider[0])
         or_routing_latency(c->rt, c->row.provider, c->row.latency_ms);
     if (error)
         snprintf(c->row.error, sizeof c->row.error, "%.199s", error);
     or_store_usage_record(c->app->store, &c->row);
     or_ops_record(&c->ops, &c->row, c->reply.len ? c->reply.data : NULL, c->reply.len);
+}
+
+static void record(relay *c, int status, const char *error)
+{
+    record_at(c, status, error, or_clock_mono_ms());
 }
 
 static void usage_from_ir(relay *c, const json_t *u)
@@ -245,7 +252,8 @@ static void put_u64(sink *k, uint64_t v)
     put(k, tmp + i);
 }
 
-static void reply_headers(relay *c, char *out, size_t cap, const char *retry_after)
+static void reply_headers(relay *c, uint64_t now_mono, char *out, size_t cap,
+                          const char *retry_after)
 {
     sink k = {out, cap, 0, 0};
     out[0] = '\0';
@@ -256,7 +264,7 @@ static void reply_headers(relay *c, char *out, size_t cap, const char *retry_aft
     put(&k, "\r\nX-OmniRoute-Request-Id: ");
     put(&k, c->row.request_id);
     put(&k, "\r\nX-OmniRoute-Latency-Ms: ");
-    put_u64(&k, or_clock_mono_ms() - c->t0);
+    put_u64(&k, now_mono - c->t0);
     put(&k, "\r\nX-OmniRoute-Fallback-Attempts: ");
     put_u64(&k, c->attempts);
     put(&k, "\r\n");
@@ -291,10 +299,11 @@ static void fail_final(relay *c, int status, const char *code, const char *fmt, 
 static void fail_final(relay *c, int status, const char *code, const char *fmt, ...)
 {
     char msg[600], hdrs[1024];
+    uint64_t now = or_clock_mono_ms();
     if (c->last_status >= 400 && c->last_pf) {
         /* The last provider's own error, in the client's format (or as is, same format). */
-        reply_headers(c, hdrs, sizeof hdrs, c->last_retry);
-        record(c, c->last_status, c->last_msg[0] ? c->last_msg : "upstream error");
+        reply_headers(c, now, hdrs, sizeof hdrs, c->last_retry);
+        record_at(c, c->last_status, c->last_msg[0] ? c->last_msg : "upstream error", now);
         if (c->last_pf == c->cf) {
             or_http_respond(c->req, c->last_status,
                             c->last_ctype[0] ? c->last_ctype : "application/json", hdrs,
@@ -313,8 +322,8 @@ static void fail_final(relay *c, int status, const char *code, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reply_headers(c, hdrs, sizeof hdrs, c->last_retry);
-    record(c, status, msg);
+    reply_headers(c, now, hdrs, sizeof hdrs, c->last_retry);
+    record_at(c, status, msg, now);
     reply_ir_error(c->req, c->cf, ir_error(status, code, msg), status, hdrs);
 }
 
@@ -435,13 +444,14 @@ static bool commit(relay *c)
     timer_stop(c);
     c->committed = true;
     report_success(c);
-    reply_headers(c, hdrs, sizeof hdrs - 64, NULL);
+    uint64_t now = or_clock_mono_ms(); /* headers and time to first token: the same moment */
+    reply_headers(c, now, hdrs, sizeof hdrs - 64, NULL);
     strcat(hdrs, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
     const char *ctype = !c->translate ? (c->up_ctype[0] ? c->up_ctype : "text/event-stream")
                         : c->cf->id == OR_FMT_GEMINI && !c->copts.gemini_sse
                             ? "application/json"
                             : c->cf->stream_content_type;
-    c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
+    c->row.ttft_ms = (uint32_t)(now - c->t0) + 1;
     c->busy++;
     or_http_stream_start(c->req, c->up_status, ctype, hdrs);
     c->busy--;
@@ -642,8 +652,12 @@ static void end_whole(relay *c)
 {
     char hdrs[1024];
     report_success(c);
-    c->row.ttft_ms = (uint32_t)(or_clock_mono_ms() - c->t0) + 1;
-    reply_headers(c, hdrs, sizeof hdrs, NULL);
+    /* One clock read for the time to first token, the latency header and the usage row's
+     * latency: all describe the reply's end, and what runs between them is this step's own
+     * CPU work (microseconds, below the milliseconds they are kept in). */
+    uint64_t now = or_clock_mono_ms();
+    c->row.ttft_ms = (uint32_t)(now - c->t0) + 1;
+    reply_headers(c, now, hdrs, sizeof hdrs, NULL);
     json_t *ir = NULL, *out = NULL, *doc = NULL;
     or_errbuf eb = {{0}};
     if (!c->translate) {
@@ -658,7 +672,7 @@ static void end_whole(relay *c)
         }
         json_decref(ir);
         json_decref(doc);
-        record(c, c->up_status, NULL);
+        record_at(c, c->up_status, NULL, now);
         or_http_respond(c->req, c->up_status, c->up_ctype[0] ? c->up_ctype : "application/json",
                         hdrs, c->reply.data, c->reply.len);
         return;
@@ -668,7 +682,7 @@ static void end_whole(relay *c)
         c->cf->resp_from_ir(ir, &c->copts, &out, &eb) != OR_OK) {
         json_decref(doc);
         json_decref(ir);
-        record(c, 502, doc ? eb.msg : "upstream reply is not JSON");
+        record_at(c, 502, doc ? eb.msg : "upstream reply is not JSON", now);
         reply_ir_error(c->req, c->cf,
                        ir_error(502, "upstream_error",
                                 doc ? "could not translate the provider's reply"
@@ -681,7 +695,7 @@ static void end_whole(relay *c)
         or_sigcache_take_response(ir);
     json_decref(doc);
     json_decref(ir);
-    record(c, 200, NULL);
+    record_at(c, 200, NULL, now);
     or_reply_json(c->req, 200, out, hdrs);
 }
 
@@ -776,8 +790,10 @@ static void on_client_abort(or_http_req *req, void *ud)
 
 /* ---- building an attempt ---- */
 
-/* Prepares and starts the attempt on c->t (provider, model, connection chosen). */
-static or_err start_attempt(relay *c, or_errbuf *eb)
+/* Prepares and starts the attempt on c->t (provider, model, connection chosen). now_mono and
+ * now_wall are the caller's clock reads from the same synchronous step (the deadline and the
+ * connection's last-use mark need no finer time than that). */
+static or_err start_attempt(relay *c, uint64_t now_mono, int64_t now_wall, or_errbuf *eb)
 {
     c->pf = or_fmt_get(c->t.provider->format);
     /* A Gemini client that wants the JSON-array stream gets it re-encoded: providers are always
@@ -845,8 +861,7 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
                       NULL, eb) != OR_OK)
         return OR_EUPSTREAM;
 
-    uint64_t now = or_clock_mono_ms();
-    uint64_t left = c->deadline > now ? c->deadline - now : 1;
+    uint64_t left = c->deadline > now_mono ? c->deadline - now_mono : 1;
     or_up_request rq = {
         .method = "POST",
         .url = c->url.data,
@@ -863,7 +878,7 @@ static or_err start_attempt(relay *c, or_errbuf *eb)
     };
     static const or_up_callbacks cbs = {on_up_head, on_up_data, on_up_done};
     c->attempts++;
-    or_routing_touch(c->rt, c->t.conn->id, or_clock_wall_ms());
+    or_routing_touch(c->rt, c->t.conn->id, now_wall);
     e = or_up_start(or_worker_of(c->req)->up, &rq, &cbs, c, &c->up);
     sodium_memzero(
         proxy, sizeof proxy); /* it may hold the proxy password; the upstream client copied it */
@@ -877,12 +892,12 @@ static void resume_after_wait(uv_timer_t *t);
 /* Takes the chosen connection's request-limit slot: now, after a bounded wait, or not at all
  * (then the account is skipped, and a 429 with Retry-After is what the client sees if no
  * other account or target answers). */
-static int limiter_admit(relay *c)
+static int limiter_admit(relay *c, uint64_t now_mono)
 {
     or_relay__configure_limits(c);
     uint64_t wait = 0;
     or_limiter_verdict v =
-        or_limiter_try(c->rt->res.limiters, c->t.conn->id, or_clock_mono_ms(), &c->ticket, &wait);
+        or_limiter_try(c->rt->res.limiters, c->t.conn->id, now_mono, &c->ticket, &wait);
     if (v == OR_LIMIT_OK)
         return ADMIT_OK;
     if (v == OR_LIMIT_WAIT) {
@@ -909,13 +924,14 @@ static void resume_after_wait(uv_timer_t *t)
     relay *c = tt->owner;
     if (!c)
         return;
-    int admit = limiter_admit(c);
+    uint64_t now = or_clock_mono_ms();
+    int admit = limiter_admit(c, now);
     if (admit == ADMIT_WAIT)
         return;
     if (admit == ADMIT_OK) {
         timer_stop(c);
         or_errbuf eb = {{0}};
-        if (start_attempt(c, &eb) == OR_OK)
+        if (start_attempt(c, now, or_clock_wall_ms(), &eb) == OR_OK)
             return;
         attempt_failed(c, transport_mask(OR_UP_ECONNECT), 0,
                        eb.msg[0] ? eb.msg : "could not start the upstream request");
@@ -927,7 +943,11 @@ static void resume_after_wait(uv_timer_t *t)
 static void next_attempt(relay *c)
 {
     for (;;) {
-        if (c->attempts >= or_relay__limits.max_attempts || or_clock_mono_ms() >= c->deadline) {
+        /* One read of each clock per pass: the deadline check, the account pick, the limiter
+         * and the attempt's start run back to back without yielding to the loop. */
+        uint64_t now = or_clock_mono_ms();
+        int64_t wall = or_clock_wall_ms();
+        if (c->attempts >= or_relay__limits.max_attempts || now >= c->deadline) {
             fail_final(c, 503, "fallback_exhausted", "gave up after %u attempt(s) in %llu ms: %s",
                        c->attempts, (unsigned long long)(or_clock_mono_ms() - c->t0),
                        c->last_msg[0] ? c->last_msg : "no target answered");
@@ -945,7 +965,7 @@ static void next_attempt(relay *c)
             }
             c->step_ready = true;
         }
-        if (!or_relay__pick_account(c)) {
+        if (!or_relay__pick_account(c, wall)) {
             if (c->probe_tok) { /* a probe slot nobody used */
                 char model[256];
                 or_attempt a = {c->t.provider->id, "", model};
@@ -957,13 +977,13 @@ static void next_attempt(relay *c)
             c->step_ready = false;
             continue;
         }
-        int admit = limiter_admit(c);
+        int admit = limiter_admit(c, now);
         if (admit == ADMIT_WAIT)
             return; /* a timer resumes it (resume_after_wait) */
         if (admit == ADMIT_REJECTED)
             continue;
         or_errbuf eb = {{0}};
-        or_err e = start_attempt(c, &eb);
+        or_err e = start_attempt(c, now, wall, &eb);
         if (e == OR_OK)
             return; /* the upstream callbacks take it from here */
         if (e == OR_EINVAL) {

@@ -115,7 +115,7 @@ void or_relay__copy_str(char *dst, size_t cap, const char *src, size_t n);
 
 /* relay_route.c */
 bool or_relay__prepare_step(relay *c);
-bool or_relay__pick_account(relay *c);
+bool or_relay__pick_account(relay *c, int64_t now_wall);
 void or_relay__configure_limits(relay *c);
 
 #endif

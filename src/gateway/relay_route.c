@@ -47,14 +47,15 @@ bool or_relay__prepare_step(relay *c)
     return true;
 }
 
-/* An account of the step's provider, by the configured account strategy. */
-bool or_relay__pick_account(relay *c)
+/* An account of the step's provider, by the configured account strategy, at wall time now (ms):
+ * the caller's one clock read serves the cooldowns, the strategy and the last-use mark, which
+ * all happen within the same synchronous step. */
+bool or_relay__pick_account(relay *c, int64_t now)
 {
     or_account_info info[MAX_CANDIDATES];
     const char *ids[MAX_CANDIDATES];
     int64_t used[MAX_CANDIDATES];
     unsigned streaks[MAX_CANDIDATES];
-    int64_t now = or_clock_wall_ms();
     char model[256];
     or_relay__copy_str(model, sizeof model, c->t.model, c->t.model_len);
     for (size_t i = 0; i < c->ncands; i++)
@@ -64,7 +65,7 @@ bool or_relay__pick_account(relay *c)
     for (size_t i = 0; i < c->ncands; i++) {
         const or_conn *k = &c->snap->conns[c->cands[i]];
         or_cooldown_info ci = {0};
-        or_cooldown_peek(c->rt->res.cooldowns, c->t.provider->id, k->id, model, &ci);
+        or_cooldown_peek_at(c->rt->res.cooldowns, c->t.provider->id, k->id, model, now, &ci);
         info[i] = (or_account_info){
             .priority = k->priority,
             .last_used_ms = used[i],

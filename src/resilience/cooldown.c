@@ -263,8 +263,13 @@ int64_t or_cooldown_until(or_cooldown_reg *reg, or_fail_scope scope, const char 
 int64_t or_cooldown_peek(or_cooldown_reg *reg, const char *provider, const char *conn,
                          const char *model, or_cooldown_info *info)
 {
+    return or_cooldown_peek_at(reg, provider, conn, model, or_clock_wall_ms(), info);
+}
+
+int64_t or_cooldown_peek_at(or_cooldown_reg *reg, const char *provider, const char *conn,
+                            const char *model, int64_t now, or_cooldown_info *info)
+{
     or_cooldown_info local = {0};
-    int64_t now = or_clock_wall_ms();
     if (all_free(reg, now)) {
         if (info)
             *info = local;

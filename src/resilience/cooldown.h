@@ -66,6 +66,10 @@ int64_t or_cooldown_until(or_cooldown_reg *reg, or_fail_scope scope, const char 
  * provider/model may be NULL. Returns info->until. */
 int64_t or_cooldown_peek(or_cooldown_reg *reg, const char *provider, const char *conn,
                          const char *model, or_cooldown_info *info);
+/* The same at a wall time the caller already read (ms), so a pick over several accounts reads
+ * the clock once. */
+int64_t or_cooldown_peek_at(or_cooldown_reg *reg, const char *provider, const char *conn,
+                            const char *model, int64_t now, or_cooldown_info *info);
 
 /* Force-unlock: one entry; every entry naming id (in any scope, any model); everything.
  * Return how many entries were removed. */
