@@ -651,8 +651,13 @@ const char *or_http_query(const or_http_req *r)
 
 const char *or_http_header(const or_http_req *r, const char *name)
 {
+    /* Names of another length are skipped without strcasecmp: a complete name is stored as its
+     * bytes and one NUL right before its value (on_header_field_complete), so its length is
+     * value_off - name_off - 1, and llhttp admits no NUL inside a name to shorten it. */
+    size_t n = strlen(name);
     for (size_t i = 0; i < r->nhdrs; i++) {
-        if (r->hdrs[i].value_off == UINT32_MAX)
+        if (r->hdrs[i].value_off == UINT32_MAX ||
+            r->hdrs[i].value_off - r->hdrs[i].name_off - 1 != n)
             continue;
         if (strcasecmp(r->hdr.data + r->hdrs[i].name_off, name) == 0)
             return r->hdr.data + r->hdrs[i].value_off;
