@@ -100,6 +100,124 @@ bool or_json_find_member(const char *json, size_t len, const char *key, size_t *
     }
 }
 
+/* ---- the same from the end ---- */
+
+/* Backward walking is exact on valid JSON: inside a string every quote is escaped, so it has an
+ * odd run of backslashes before it, while a string's opening quote follows a structural
+ * character or whitespace (an even run: none). Anything unexpected answers UNTERMINATED and the
+ * caller walks forward instead. Indices below are exclusive ends unless named start. */
+
+static size_t rskip_ws(const char *s, size_t end)
+{
+    while (end > 0 &&
+           (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\n' || s[end - 1] == '\r'))
+        end--;
+    return end;
+}
+
+/* s[end-1] == '"' closes a string; returns the index of its opening quote. */
+static size_t rskip_string(const char *s, size_t end)
+{
+    size_t j = end - 1;
+    while (j > 0) {
+        const char *q = NULL;
+        for (size_t k = j; k > 0; k--)
+            if (s[k - 1] == '"') {
+                q = s + k - 1;
+                break;
+            }
+        if (!q)
+            return UNTERMINATED;
+        size_t at = (size_t)(q - s), bs = 0;
+        while (bs < at && s[at - 1 - bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return at;
+        j = at - bs; /* past the escaped quote and its backslashes */
+    }
+    return UNTERMINATED;
+}
+
+static bool scalar_char(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           ch == '-' || ch == '+' || ch == '.';
+}
+
+/* The start of the value that ends at end, or UNTERMINATED. */
+static size_t rskip_value(const char *s, size_t end)
+{
+    if (end == 0)
+        return UNTERMINATED;
+    char last = s[end - 1];
+    if (last == '"')
+        return rskip_string(s, end);
+    if (last == '}' || last == ']') {
+        size_t depth = 0;
+        for (size_t k = end; k > 0; k--) {
+            char ch = s[k - 1];
+            if (ch == '"') {
+                size_t open = rskip_string(s, k);
+                if (open == UNTERMINATED)
+                    return UNTERMINATED;
+                k = open + 1;
+            } else if (ch == '}' || ch == ']') {
+                depth++;
+            } else if ((ch == '{' || ch == '[') && --depth == 0) {
+                return k - 1;
+            }
+        }
+        return UNTERMINATED;
+    }
+    size_t k = end;
+    while (k > 0 && scalar_char(s[k - 1]))
+        k--;
+    return k < end ? k : UNTERMINATED;
+}
+
+#define TAIL_MEMBERS 8 /* members tried from the end before walking forward */
+
+bool or_json_find_member_last(const char *json, size_t len, const char *key, size_t *val_start,
+                              size_t *val_end)
+{
+    size_t klen = strlen(key);
+    size_t end = rskip_ws(json, len), first = skip_ws(json, 0, len);
+    if (end == 0 || json[end - 1] != '}' || first >= len || json[first] != '{')
+        goto forward;
+    end--; /* now the end of the last member */
+    for (unsigned m = 0; m < TAIL_MEMBERS; m++) {
+        size_t vend = rskip_ws(json, end);
+        size_t vstart = rskip_value(json, vend);
+        if (vstart == UNTERMINATED)
+            goto forward;
+        size_t colon = rskip_ws(json, vstart);
+        if (colon == 0 || json[colon - 1] != ':')
+            goto forward;
+        size_t kend = rskip_ws(json, colon - 1);
+        if (kend < 2 || json[kend - 1] != '"')
+            goto forward;
+        size_t kopen = rskip_string(json, kend);
+        if (kopen == UNTERMINATED)
+            goto forward;
+        size_t before = rskip_ws(json, kopen);
+        if (before == 0 || (json[before - 1] != ',' && json[before - 1] != '{'))
+            goto forward;
+        /* The value read back must also read forward to the same end: then the member is what
+         * the forward walk would see at this place. */
+        if (kend - kopen - 2 == klen && memcmp(json + kopen + 1, key, klen) == 0 &&
+            skip_value(json, vstart, len) == vend) {
+            *val_start = vstart;
+            *val_end = vend;
+            return true;
+        }
+        if (json[before - 1] == '{')
+            break; /* the first member: the key is not there (the forward walk confirms) */
+        end = before - 1;
+    }
+forward:
+    return or_json_find_member(json, len, key, val_start, val_end);
+}
+
 /* ---- validation ---- */
 
 typedef struct {

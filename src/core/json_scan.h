@@ -18,6 +18,14 @@
 bool or_json_find_member(const char *json, size_t len, const char *key, size_t *val_start,
                          size_t *val_end);
 
+/* The same search, trying the object's last few members first (walking back from the closing
+ * brace) and falling back to the forward walk when the key is not among them or the tail does
+ * not read back cleanly. For a member the provider puts near the end (OpenAI's "usage"), it
+ * skips the long values before it. On a valid JSON object with the key once the answer is the
+ * forward one; with the key twice it may be either. */
+bool or_json_find_member_last(const char *json, size_t len, const char *key, size_t *val_start,
+                              size_t *val_end);
+
 /* True when json[0..len) is one syntactically valid JSON value (RFC 8259, whitespace around
  * allowed, nesting up to max_depth). No allocation; a fraction of a full parse's cost, for the
  * passthrough path that forwards the bytes instead of building a tree. */

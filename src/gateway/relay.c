@@ -664,7 +664,7 @@ static void end_whole(relay *c)
         size_t a, b;
         if (c->pf->id == OR_FMT_OPENAI) {
             /* Passthrough: only the usage object is parsed, not the whole answer. */
-            if (or_json_find_member(c->reply.data, c->reply.len, "usage", &a, &b))
+            if (or_json_find_member_last(c->reply.data, c->reply.len, "usage", &a, &b))
                 or_usage_from_openai_json(c->reply.data + a, b - a, &c->row);
         } else if ((doc = json_loadb(c->reply.data, c->reply.len, 0, NULL)) &&
                    c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK) {

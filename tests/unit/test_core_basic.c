@@ -27,19 +27,23 @@ static void test_buf(void)
     or_buf_free(&b);
 }
 
+/* Both finders (forward, and from the end with the forward walk as fallback) must agree. */
 static void check_member(const char *json, const char *key, const char *want)
 {
-    size_t a, z;
-    bool found = or_json_find_member(json, strlen(json), key, &a, &z);
-    if (!want) {
-        CHECK(!found);
-        return;
-    }
-    CHECK(found);
-    if (found) {
-        char got[256];
-        snprintf(got, sizeof got, "%.*s", (int)(z - a), json + a);
-        CHECK_STR(got, want);
+    for (int from_end = 0; from_end < 2; from_end++) {
+        size_t a, z;
+        bool found = from_end ? or_json_find_member_last(json, strlen(json), key, &a, &z)
+                              : or_json_find_member(json, strlen(json), key, &a, &z);
+        if (!want) {
+            CHECK(!found);
+            continue;
+        }
+        CHECK(found);
+        if (found) {
+            char got[256];
+            snprintf(got, sizeof got, "%.*s", (int)(z - a), json + a);
+            CHECK_STR(got, want);
+        }
     }
 }
 
@@ -54,6 +58,21 @@ static void test_json_scan(void)
     check_member("[\"model\"]", "model", NULL);
     check_member("", "model", NULL);
     check_member("{\"n\":-1.5e3,\"model\":true}", "model", "true");
+    /* found from the end: usage before trailing members, escapes and quotes in the tail */
+    check_member("{\"choices\":[{\"t\":\"}\\\"usage\\\":{\"}],\"usage\":{\"p\":1,\"s\":\"a\\\\\"},"
+                 "\"service_tier\":\"default\",\"n\":null, \"x\" : -2e5 }\n",
+                 "usage", "{\"p\":1,\"s\":\"a\\\\\"}");
+    check_member("{\"a\":\"\\\"usage\\\":{}\"}", "usage", NULL); /* only inside a string */
+    check_member("{\"a\":{\"usage\":1}}", "usage", NULL);        /* only nested */
+    check_member("{\"usage\":[1,\"]\"],\"z\":{}}", "usage", "[1,\"]\"]");
+    check_member("x{\"usage\":1}", "usage", NULL);
+    check_member("{\"usage\":1,}", "usage", "1"); /* a tail not read back: the forward walk */
+    check_member("{\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,\"i\":8,"
+                 "\"usage\":0,\"j\":9}",
+                 "usage", "0");
+    check_member("{\"usage\":0,\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,\"i\":8,"
+                 "\"j\":9}",
+                 "usage", "0"); /* beyond the members tried from the end */
 }
 
 static uint64_t fake_mono(void *ud)
