@@ -29,6 +29,7 @@
 #include <llhttp.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,8 +76,7 @@ struct or_up_req {
     void *ud;
     pooled *pc;
 
-    or_url origin, proxy;
-    bool has_proxy;
+    or_url *proxy; /* parsed proxy URL, NULL for a direct connection */
     char *key;
     uint64_t key_hash;
     or_buf out;       /* request head as sent through a tunnel or directly */
@@ -110,9 +110,12 @@ struct or_up_req {
     bool in_parse; /* llhttp_execute is on the stack */
     bool too_big;
     or_up_result fail;
-    char detail[512];
-
     or_up_req *prev, *next; /* u->active */
+
+    /* Large and always written before use: left out of the zeroing at start (it was ~4% of
+     * a request's instructions). Keep them last. */
+    or_url origin;
+    char detail[512];
 };
 
 struct or_upstream {
@@ -271,7 +274,10 @@ static void req_free(or_up_req *r)
     or_buf_free(&r->out_fwd);
     free(r->hdrv);
     free_key(&r->key);
-    or_url_wipe(&r->proxy);
+    if (r->proxy) {
+        or_url_wipe(r->proxy);
+        free(r->proxy);
+    }
     free(r);
 }
 
@@ -420,7 +426,7 @@ static void on_timer(uv_timer_t *t)
     switch (r->ph) {
     case PH_CONNECT:
         finish(r, OR_UP_ETIMEOUT, "no connection to %s within %u ms",
-               r->has_proxy ? r->proxy.host : r->origin.host, r->connect_ms);
+               r->proxy ? r->proxy->host : r->origin.host, r->connect_ms);
         break;
     case PH_FIRST_BYTE:
         finish(r, OR_UP_ETIMEOUT, "no first byte within %u ms", r->first_byte_ms);
@@ -743,8 +749,8 @@ static or_err build_head(or_up_req *r, or_buf *b, const or_up_request *rq, const
         if (!is_owned(h->name))
             e = put(b, (const char *[]){h->name, ": ", h->value, "\r\n"}, 4);
     }
-    if (e == OR_OK && forward && r->proxy.has_user)
-        e = put_proxy_auth(b, &r->proxy);
+    if (e == OR_OK && forward && r->proxy->has_user)
+        e = put_proxy_auth(b, r->proxy);
     bool bodyless = !rq->body && (strcmp(method, "GET") == 0 || r->head_only);
     if (e == OR_OK && !bodyless) {
         e = or_buf_puts(b, "Content-Length: ");
@@ -794,8 +800,7 @@ static void open_conn(or_up_req *r, bool fresh_only)
     p->req = r;
     r->pc = p;
     enter(r, PH_CONNECT);
-    if (or_upconn_open(u->loop, &r->origin, r->has_proxy ? &r->proxy : NULL, &req_events, r, &p->c,
-                       &eb) != OR_OK) {
+    if (or_upconn_open(u->loop, &r->origin, r->proxy, &req_events, r, &p->c, &eb) != OR_OK) {
         r->pc = NULL;
         free_key(&p->key);
         free(p);
@@ -830,9 +835,10 @@ static or_err prepare(or_up_req *r, const or_up_request *rq, const char **method
     or_err e = or_url_parse(rq->url, false, &r->origin, &eb);
     if (e != OR_OK || r->origin.scheme == OR_URL_SOCKS5)
         return OR_EINVAL;
-    if (proxy && (e = or_url_parse(proxy, true, &r->proxy, &eb)) != OR_OK)
+    if (proxy && !(r->proxy = malloc(sizeof *r->proxy)))
+        return OR_ENOMEM;
+    if (proxy && (e = or_url_parse(proxy, true, r->proxy, &eb)) != OR_OK)
         return OR_EINVAL;
-    r->has_proxy = proxy != NULL;
     *method = rq->method ? rq->method : (rq->body ? "POST" : "GET");
     if (!is_token(*method))
         return OR_EINVAL;
@@ -854,7 +860,7 @@ static or_err prepare(or_up_req *r, const or_up_request *rq, const char **method
     if ((e = build_head(r, &r->out, rq, *method, false)) != OR_OK)
         return e;
     bool can_forward =
-        r->has_proxy && r->proxy.scheme != OR_URL_SOCKS5 && r->origin.scheme == OR_URL_HTTP;
+        r->proxy && r->proxy->scheme != OR_URL_SOCKS5 && r->origin.scheme == OR_URL_HTTP;
     if (can_forward && (e = build_head(r, &r->out_fwd, rq, *method, true)) != OR_OK)
         return e;
     return make_key(r, proxy);
@@ -870,8 +876,10 @@ or_err or_up_start(or_upstream *u, const or_up_request *rq, const or_up_callback
         *out = NULL;
     if (!u || !rq || !rq->url || !cb || !cb->on_head || !cb->on_data || !cb->on_done)
         return OR_EINVAL;
-    if (!(r = calloc(1, sizeof *r)))
+    if (!(r = malloc(sizeof *r)))
         return OR_ENOMEM;
+    memset(r, 0, offsetof(or_up_req, origin));
+    r->detail[0] = '\0';
     r->u = u;
     r->cb = *cb;
     r->ud = ud;

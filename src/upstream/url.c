@@ -134,7 +134,13 @@ static or_err parse_hostport(const char *p, size_t n, or_url *u, or_errbuf *eb)
 or_err or_url_parse(const char *s, bool allow_creds, or_url *u, or_errbuf *eb)
 {
     or_err e = OR_OK;
-    memset(u, 0, sizeof *u);
+    /* Field by field: a target URL is parsed per request, and the credential arrays are
+     * most of the struct (they are wiped on failure below, and hold nothing otherwise). */
+    u->host[0] = u->user[0] = u->pass[0] = '\0';
+    u->ipv6 = u->ip = u->has_user = false;
+    u->port = 0;
+    u->target = NULL;
+    u->target_len = 0;
     const char *sep = s ? strstr(s, "://") : NULL;
     size_t i;
     if (!sep) {
