@@ -3,12 +3,12 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "store/checkpoint.h"
 #include "store/store_db.h"
 #include "store/store_key.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -24,10 +24,6 @@
 /* A usage row waits at most this long for others to share its commit. */
 #define GROUP_COMMIT_MS 20
 #define GROUP_COMMIT_MAX_ROWS 4096
-/* A backlog this deep means the low-priority usage writer is starved: the writer takes over. */
-#define USAGE_RESCUE 8192
-/* Rows the usage writer commits per transaction (≈ 1 ms of CPU at most). */
-#define USAGE_CHUNK 256
 
 /* Row capacity the writer keeps between batches; a burst's larger buffer is given back. */
 #define USAGE_KEEP 4096
@@ -64,13 +60,8 @@ typedef struct job {
 
 typedef struct {
     or_usage_row *rows;
-    size_t head, len, cap; /* rows[head..len) wait; head moves only in the shared queue */
+    size_t len, cap;
 } row_vec;
-
-static size_t pending(const row_vec *q)
-{
-    return q->len - q->head;
-}
 
 struct or_store {
     char *data_dir;
@@ -78,15 +69,14 @@ struct or_store {
     /* Writer-thread only (after open): */
     sqlite3 *db;
     sqlite3_stmt *usage_ins;
+    row_vec spare;
     uint64_t snap_version;
-    pthread_t writer, usage_writer;
-    bool writer_started, usage_writer_started;
-    /* The write connection, shared by the two writer threads. Lock order: db_mu, then mu. */
-    pthread_mutex_t db_mu;
+    pthread_t writer;
+    bool writer_started;
+    or_ckpt *ckpt;
 
-    pthread_mutex_t mu;        /* guards queued, jobs, stopping */
-    pthread_cond_t wake;       /* the usage writer: the first row of an empty queue */
-    pthread_cond_t wake_admin; /* the writer: a job, a backlog, closing */
+    pthread_mutex_t mu; /* guards queued, jobs, stopping */
+    pthread_cond_t wake;
     pthread_cond_t done;
     row_vec queued;
     job *jobs_head, *jobs_tail;
@@ -197,11 +187,11 @@ static bool changes_config(const job *j)
     return j->rc == OR_OK && (handlers[j->kind].changes_config || j->reload);
 }
 
-static void write_usage(or_store *s, const or_usage_row *rows, size_t n)
+static void write_usage(or_store *s, const row_vec *batch)
 {
     or_errbuf eb = {{0}};
-    if (or_store_db_usage_write(s->db, s->usage_ins, rows, n, &eb) != OR_OK)
-        or_log_error("store: lost %zu usage rows: %s", n, eb.msg);
+    if (or_store_db_usage_write(s->db, s->usage_ins, batch->rows, batch->len, &eb) != OR_OK)
+        or_log_error("store: lost %zu usage rows: %s", batch->len, eb.msg);
 }
 
 /* Runs the jobs, rebuilds the snapshot once if any changed configuration (so the caller sees
@@ -235,44 +225,17 @@ static void run_jobs(or_store *s, job *jobs)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Takes every queued row, writes them, and hands the vector back as the caller's spare. Called
- * with db_mu held, mu not held. */
-static void drain_rows(or_store *s, row_vec *spare)
-{
-    pthread_mutex_lock(&s->mu);
-    row_vec batch = s->queued;
-    s->queued = *spare;
-    pthread_mutex_unlock(&s->mu);
-    if (pending(&batch))
-        write_usage(s, batch.rows + batch.head, pending(&batch));
-    batch.head = batch.len = 0;
-    if (batch.cap > USAGE_KEEP) {
-        free(batch.rows);
-        batch = (row_vec){0};
-    }
-    *spare = batch;
-}
-
-/* The usage writer: routine usage rows, group-committed, in the lowest scheduling class.
- * A batch is a few ms of CPU; at normal priority a request worker woken on the same core
- * waited behind it (the scheduler favours a thread that mostly sleeps), which was a 1 ms tail
- * at concurrency 1. SCHED_IDLE yields the core to any other thread at once. When the machine
- * is saturated it may get almost no CPU: the queue then grows past USAGE_RESCUE and the
- * normal-priority writer takes over (writer_main), so rows are late but never dropped. */
-static void *usage_writer_main(void *arg)
+static void *writer_main(void *arg)
 {
     or_store *s = arg;
-    or_usage_row *chunk = malloc(USAGE_CHUNK * sizeof *chunk);
-    struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-        or_log_debug("store: SCHED_IDLE refused; the usage writer keeps normal priority");
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stopping && (pending(&s->queued) == 0 || !chunk))
+        while (!s->stopping && s->queued.len == 0 && !s->jobs_head)
             pthread_cond_wait(&s->wake, &s->mu);
         /* Group commit: rows arriving within GROUP_COMMIT_MS share one transaction (one WAL
-         * append instead of one per request). Close cuts the wait short. */
-        if (!s->stopping && pending(&s->queued) < GROUP_COMMIT_MAX_ROWS) {
+         * append instead of one per request). Jobs and close cut the wait short: they signal
+         * `wake`, while further rows do not. */
+        if (!s->stopping && !s->jobs_head && s->queued.len < GROUP_COMMIT_MAX_ROWS) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += GROUP_COMMIT_MS * 1000000L;
@@ -280,70 +243,31 @@ static void *usage_writer_main(void *arg)
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
-            while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->mu, &until) == 0)
+            while (!s->stopping && !s->jobs_head &&
+                   pthread_cond_timedwait(&s->wake, &s->mu, &until) == 0)
                 ;
         }
-        bool stop = s->stopping;
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
-            break; /* the writer drains what is left after joining us */
-        /* Chunks, each under db_mu: starved mid-chunk, we hold the connection only that long,
-         * and a flush (which takes db_mu) still finds every older row written. */
-        for (size_t n = 1; n;) {
-            pthread_mutex_lock(&s->db_mu);
-            pthread_mutex_lock(&s->mu);
-            n = pending(&s->queued) < USAGE_CHUNK ? pending(&s->queued) : USAGE_CHUNK;
-            if (n) {
-                memcpy(chunk, s->queued.rows + s->queued.head, n * sizeof *chunk);
-                s->queued.head += n;
-                if (s->queued.head == s->queued.len)
-                    s->queued.head = s->queued.len = 0;
-            }
-            pthread_mutex_unlock(&s->mu);
-            if (n)
-                write_usage(s, chunk, n);
-            pthread_mutex_unlock(&s->db_mu);
-        }
-    }
-    free(chunk);
-    return NULL;
-}
-
-/* The writer, at normal priority: jobs (whose callers wait), usage backlogs the usage writer
- * is too starved to clear, and the last rows at close. Rows queued before a job are written
- * before it runs, so a flush completes after every row recorded before it. */
-static void *writer_main(void *arg)
-{
-    or_store *s = arg;
-    row_vec spare = {0};
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->stopping && !s->jobs_head && pending(&s->queued) < USAGE_RESCUE)
-            pthread_cond_wait(&s->wake_admin, &s->mu);
-        bool stop = s->stopping;
-        pthread_mutex_unlock(&s->mu);
-        if (stop && s->usage_writer_started) {
-            pthread_join(s->usage_writer, NULL); /* it sees stopping and returns */
-            s->usage_writer_started = false;
-        }
-        pthread_mutex_lock(&s->db_mu);
-        drain_rows(s, &spare);
-        pthread_mutex_lock(&s->mu);
+        row_vec batch = s->queued;
+        s->queued = s->spare;
         job *jobs = s->jobs_head;
         s->jobs_head = s->jobs_tail = NULL;
+        bool stop = s->stopping;
         pthread_mutex_unlock(&s->mu);
+
+        bool idle = batch.len == 0 && !jobs;
+        if (batch.len)
+            write_usage(s, &batch);
+        batch.len = 0;
+        if (batch.cap > USAGE_KEEP) {
+            free(batch.rows);
+            batch = (row_vec){0};
+        }
+        s->spare = batch;
         if (jobs)
             run_jobs(s, jobs);
-        pthread_mutex_unlock(&s->db_mu);
-        if (stop && !jobs) {
-            pthread_mutex_lock(&s->mu);
-            bool empty = pending(&s->queued) == 0 && !s->jobs_head;
-            pthread_mutex_unlock(&s->mu);
-            if (empty)
-                break;
-        }
+        if (stop && idle)
+            break;
     }
-    free(spare.rows);
     return NULL;
 }
 
@@ -359,7 +283,7 @@ static or_err submit(or_store *s, job *j, or_errbuf *eb)
     else
         s->jobs_head = j;
     s->jobs_tail = j;
-    pthread_cond_signal(&s->wake_admin);
+    pthread_cond_signal(&s->wake);
     while (!j->done)
         pthread_cond_wait(&s->done, &s->mu);
     pthread_mutex_unlock(&s->mu);
@@ -404,28 +328,13 @@ static or_err start_writer(or_store *s, or_errbuf *eb)
     /* Signals belong to the event loop threads, not to the writer. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    /* The usage writer first: the writer joins it at close. */
-    int e = pthread_create(&s->usage_writer, NULL, usage_writer_main, s);
-    if (e == 0) {
-        s->usage_writer_started = true;
-        pthread_setname_np(s->usage_writer, "or-usage");
-        e = pthread_create(&s->writer, NULL, writer_main, s);
-    }
+    int e = pthread_create(&s->writer, NULL, writer_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e == 0) {
-        pthread_setname_np(s->writer, "or-store");
-        s->writer_started = true;
-        return OR_OK;
-    }
-    if (s->usage_writer_started) { /* stop the one that did start */
-        pthread_mutex_lock(&s->mu);
-        s->stopping = true;
-        pthread_cond_signal(&s->wake);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->usage_writer, NULL);
-        s->usage_writer_started = false;
-    }
-    return or_fail(eb, OR_EINTERNAL, "pthread_create: %s", strerror(e));
+    if (e != 0)
+        return or_fail(eb, OR_EINTERNAL, "pthread_create: %s", strerror(e));
+    pthread_setname_np(s->writer, "or-store");
+    s->writer_started = true;
+    return OR_OK;
 }
 
 or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb)
@@ -448,10 +357,8 @@ or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb)
         goto out;
     }
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
     pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->wake_admin, NULL);
     pthread_cond_init(&s->done, NULL);
     atomic_init(&s->dropped, 0);
     if (!(s->data_dir = strdup(data_dir)) ||
@@ -464,7 +371,9 @@ or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb)
         (rc = or_store_key_load(data_dir, &s->key, eb)) != OR_OK ||
         (rc = or_store_db_open(db_path, &s->db, eb)) != OR_OK ||
         (rc = or_store_db_usage_prepare(s->db, &s->usage_ins, eb)) != OR_OK ||
-        (rc = rebuild_snapshot(s, eb)) != OR_OK || (rc = start_writer(s, eb)) != OR_OK)
+        (rc = rebuild_snapshot(s, eb)) != OR_OK ||
+        (rc = or_ckpt_start(db_path, s->db, &s->ckpt, eb)) != OR_OK || /* before the writer runs */
+        (rc = start_writer(s, eb)) != OR_OK)
         goto out;
     or_log_info("store: opened %s (%zu connections)", db_path, s->snap->nconns);
 out:
@@ -484,10 +393,10 @@ void or_store_close(or_store *s)
         pthread_mutex_lock(&s->mu);
         s->stopping = true;
         pthread_cond_signal(&s->wake);
-        pthread_cond_signal(&s->wake_admin);
         pthread_mutex_unlock(&s->mu);
-        pthread_join(s->writer, NULL); /* it joins the usage writer, then drains */
+        pthread_join(s->writer, NULL);
     }
+    or_ckpt_stop(s->ckpt); /* before the writer connection closes (its hook points here) */
     uint64_t dropped = atomic_load(&s->dropped);
     if (dropped)
         or_log_warn("store: %llu usage rows were dropped (queue full)",
@@ -498,9 +407,8 @@ void or_store_close(or_store *s)
     or_store_key_free(s->key);
     or_snapshot_release(s->snap);
     free(s->queued.rows);
+    free(s->spare.rows);
     pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->db_mu);
-    pthread_cond_destroy(&s->wake_admin);
     pthread_mutex_destroy(&s->snap_mu);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->done);
@@ -580,12 +488,6 @@ static int reserve_row(row_vec *q)
 {
     if (q->len < q->cap)
         return 0;
-    if (q->head) { /* the usage writer took rows from the front: reuse that room first */
-        memmove(q->rows, q->rows + q->head, pending(q) * sizeof *q->rows);
-        q->len -= q->head;
-        q->head = 0;
-        return 0;
-    }
     if (q->len >= USAGE_MAX)
         return -1;
     size_t ncap = q->cap ? q->cap * 2 : USAGE_FIRST;
@@ -610,11 +512,8 @@ void or_store_usage_record(or_store *s, const or_usage_row *row)
         *r = *row;
         if (!r->ts_ms)
             r->ts_ms = or_clock_wall_ms();
-        /* The usage writer sleeps only when the queue is empty, so only the first row must
-         * wake it; the writer is called in only when a backlog shows the other is starved. */
-        wake = pending(&s->queued) == 1;
-        if (pending(&s->queued) == USAGE_RESCUE)
-            pthread_cond_signal(&s->wake_admin);
+        /* The writer sleeps only when the queue is empty, so only the first row must wake it. */
+        wake = s->queued.len == 1;
     }
     if (wake)
         pthread_cond_signal(&s->wake);

@@ -2,12 +2,11 @@
  * store.h — persistence on SQLite (WAL) in DATA_DIR/storage.sqlite.
  *
  * Threads and ownership:
- *  - Two writer threads share the write connection, one at a time. Usage rows go through a
- *    queue (or_store_usage_record never blocks on SQLite) to the usage writer, which runs in
- *    the SCHED_IDLE class so its batches never delay a request worker on the same core. Admin
- *    writes (connections, settings) run on the writer at normal priority, and their caller
- *    waits for the result (rare, small); it also takes over usage rows when a backlog shows the
- *    usage writer is starved (a saturated machine), so rows are late but not dropped.
+ *  - One writer thread owns the write connection. Usage rows are handed to it through a queue
+ *    (or_store_usage_record never blocks on SQLite) and written in slices with a short sleep
+ *    between them, so a request worker woken on the writer's core never waits behind a whole
+ *    batch. Admin writes (connections, settings) run on the writer too, and their caller waits
+ *    for the result (rare, small). WAL checkpoints run on an idle-class thread (checkpoint.h).
  *  - The configuration is an immutable, refcounted snapshot (or_snapshot). Every write that
  *    changes configuration builds a new snapshot and swaps it in atomically; readers keep the
  *    one they acquired until they release it. Any thread may acquire/release.
@@ -71,9 +70,9 @@ typedef struct {
 } or_usage_row;
 
 /* Opens (creating DATA_DIR and the database if needed), migrates, loads the secret key,
- * starts the writer threads and builds the first snapshot. */
+ * starts the writer thread and builds the first snapshot. */
 or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb);
-/* Drains the usage queue, stops the writers, closes. */
+/* Drains the usage queue, stops the writer, closes. */
 void or_store_close(or_store *s);
 const char *or_store_data_dir(const or_store *s);
 
