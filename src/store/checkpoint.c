@@ -72,6 +72,12 @@ or_err or_ckpt_start(const char *db_path, sqlite3 *writer, or_ckpt **out, or_err
                      c->db ? sqlite3_errmsg(c->db) : "out of memory");
         goto out;
     }
+    /* A connection learns that the database is in WAL mode on its first read; until then a
+     * checkpoint on it is a silent no-op. */
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = or_fail(eb, OR_EDB, "checkpoint connection: %s", sqlite3_errmsg(c->db));
+        goto out;
+    }
     sigset_t all, old;
     sigfillset(&all); /* signals belong to the event loop threads */
     pthread_sigmask(SIG_SETMASK, &all, &old);
