@@ -372,7 +372,10 @@ static int usage_insert(sqlite3_stmt *st, const or_usage_row *r)
     return rc;
 }
 
-enum { USAGE_SLICE_ROWS = 32 }; /* ≈ 0.1 ms of inserts */
+enum {
+    USAGE_SLICE_ROWS = 32,        /* ≈ 0.1 ms of inserts */
+    USAGE_SLICED_BATCH_MAX = 512, /* rows per 20 ms group commit: ≈ 25k requests/s */
+};
 
 or_err or_store_db_usage_write(sqlite3 *db, sqlite3_stmt *ins, const or_usage_row *rows, size_t n,
                                or_errbuf *eb)
@@ -384,11 +387,13 @@ or_err or_store_db_usage_write(sqlite3 *db, sqlite3_stmt *ins, const or_usage_ro
     for (size_t i = 0; i < n; i++) {
         if (usage_insert(ins, &rows[i]) != SQLITE_DONE && failed++ == 0)
             or_log_error("store: usage insert: %s", sqlite3_errmsg(db));
-        /* A batch is a few ms of CPU, and a thread that mostly sleeps is favoured by the
-         * scheduler: a request worker woken on this core would wait for the whole batch (that
-         * was the concurrency-1 p99 tail). sched_yield does not help (we would be picked
-         * again); a real sleep does. Costs nothing but a wake-up per slice. */
-        if ((i + 1) % USAGE_SLICE_ROWS == 0) {
+        /* A thread that mostly sleeps is favoured by the scheduler: a request worker woken on
+         * this core would wait for the whole batch (that was the concurrency-1 p99 tail).
+         * So, under light load (a small batch), sleep between slices: sched_yield does not
+         * help (we would be picked again), a real sleep does. Under heavy load (a big batch)
+         * each request already waits in queues far longer, and the sleeps' context switches
+         * cost ~10% throughput (measured), so the batch runs through. */
+        if (n < USAGE_SLICED_BATCH_MAX && (i + 1) % USAGE_SLICE_ROWS == 0) {
             struct timespec pause = {0, 1000};
             nanosleep(&pause, NULL);
         }
