@@ -50,23 +50,6 @@ void or_routing_free(or_routing *r)
     r->plans = NULL;
 }
 
-or_account_rr *or_routing_rr(or_routing *r, const char *provider)
-{
-    pthread_mutex_lock(&r->lock);
-    or_account_rr *rr = or_keymap_put(&r->rr, provider, NULL);
-    pthread_mutex_unlock(&r->lock);
-    return rr;
-}
-
-int64_t or_routing_last_used(or_routing *r, const char *conn)
-{
-    pthread_mutex_lock(&r->lock);
-    const int64_t *v = or_keymap_get(&r->used, conn);
-    int64_t t = v ? *v : 0;
-    pthread_mutex_unlock(&r->lock);
-    return t;
-}
-
 void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms)
 {
     pthread_mutex_lock(&r->lock);
@@ -127,9 +110,8 @@ json_t *or_routing_latency_export(or_routing *r)
 or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const char *const *conns,
                                    size_t n, int64_t *last_used, unsigned *streaks)
 {
-    /* One lock round for what the account pick reads: the values are the same as the single
-     * lookups would give, only taken together (a concurrent pick may land either side of the
-     * whole read, as it could between the single ones). */
+    /* One lock round for everything the account pick reads (a concurrent pick lands either
+     * side of the whole read). */
     pthread_mutex_lock(&r->lock);
     const streak *st = or_keymap_get(&r->streak, provider);
     for (size_t i = 0; i < n; i++) {
@@ -140,15 +122,6 @@ or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const ch
     or_account_rr *rr = or_keymap_put(&r->rr, provider, NULL);
     pthread_mutex_unlock(&r->lock);
     return rr;
-}
-
-unsigned or_routing_streak(or_routing *r, const char *provider, const char *conn)
-{
-    pthread_mutex_lock(&r->lock);
-    const streak *st = or_keymap_get(&r->streak, provider);
-    unsigned n = st && strcmp(st->conn, conn) == 0 ? st->count : 0;
-    pthread_mutex_unlock(&r->lock);
-    return n;
 }
 
 void or_routing_picked(or_routing *r, const char *provider, const char *conn)

@@ -30,21 +30,15 @@ typedef struct or_routing {
 or_err or_routing_init(or_routing *r);
 void or_routing_free(or_routing *r);
 
-/* The round-robin memory of a provider's accounts (stable pointer; NULL when out of memory). */
-or_account_rr *or_routing_rr(or_routing *r, const char *provider);
-/* Last use of a connection (wall ms, 0 = never) and recording a new one. */
-int64_t or_routing_last_used(or_routing *r, const char *conn);
-void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms);
-
 /* What the account pick reads, under one lock: for each of n connection ids its last use
- * (as or_routing_last_used) and streak (as or_routing_streak) into the caller's arrays, and
- * the provider's round-robin memory (as or_routing_rr) as the result. */
+ * (wall ms, 0 = never) and its streak (how many times in a row it was the provider's last
+ * pick: p2c health) into the caller's arrays; the result is the provider's round-robin memory
+ * (stable pointer; NULL when out of memory). */
 or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const char *const *conns,
                                    size_t n, int64_t *last_used, unsigned *streaks);
 
-/* Account streaks (p2c health): how many times in a row conn was the provider's last pick,
- * and recording a pick. */
-unsigned or_routing_streak(or_routing *r, const char *provider, const char *conn);
+/* Recording a use of a connection, and a pick of it for the provider. */
+void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms);
 void or_routing_picked(or_routing *r, const char *provider, const char *conn);
 
 /* A successful request's latency (head to last byte) for a provider; the last 1024 per provider
