@@ -51,6 +51,29 @@ static void buf_recycle(or_buf *b, size_t max)
     b->max = max ? max : SIZE_MAX - 1; /* as or_buf_init; on_head may have raised the body's */
 }
 
+/* Poisons (park) or unpoisons what a parked request owns besides its struct, which the
+ * callers unpoison before and poison after this (it reads the struct). */
+static void park_owned(or_http_req *r, bool park)
+{
+    const struct {
+        void *p;
+        size_t n;
+    } owned[] = {
+        {r->url.data, r->url.cap},
+        {r->hdr.data, r->hdr.cap},
+        {r->body.data, r->body.cap},
+        {r->hdrs, r->hdrs_cap * sizeof *r->hdrs},
+    };
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        if (!owned[i].p)
+            continue;
+        if (park)
+            PARK(owned[i].p, owned[i].n);
+        else
+            UNPARK(owned[i].p, owned[i].n);
+    }
+}
+
 static or_http_req *req_new(conn *c)
 {
     const or_http_limits *l = limits_of(c);
@@ -58,7 +81,7 @@ static or_http_req *req_new(conn *c)
     if (r) {
         c->spare = NULL;
         UNPARK(r, sizeof *r);
-        UNPARK(r->hdrs, r->hdrs_cap * sizeof *r->hdrs);
+        park_owned(r, false);
         or_http_req keep = *r;
         memset(r, 0, sizeof *r);
         r->url = keep.url;
@@ -66,12 +89,6 @@ static or_http_req *req_new(conn *c)
         r->body = keep.body;
         r->hdrs = keep.hdrs;
         r->hdrs_cap = keep.hdrs_cap;
-        if (r->url.data)
-            UNPARK(r->url.data, r->url.cap);
-        if (r->hdr.data)
-            UNPARK(r->hdr.data, r->hdr.cap);
-        if (r->body.data)
-            UNPARK(r->body.data, r->body.cap);
     } else if (!(r = calloc(1, sizeof *r))) {
         return NULL;
     }
@@ -97,13 +114,7 @@ static void req_park(conn *c, or_http_req *r)
         r->hdrs_cap = 0;
     }
     c->spare = r;
-    if (r->url.data)
-        PARK(r->url.data, r->url.cap);
-    if (r->hdr.data)
-        PARK(r->hdr.data, r->hdr.cap);
-    if (r->body.data)
-        PARK(r->body.data, r->body.cap);
-    PARK(r->hdrs, r->hdrs_cap * sizeof *r->hdrs);
+    park_owned(r, true);
     PARK(r, sizeof *r);
 }
 
@@ -114,13 +125,7 @@ static void req_spare_free(conn *c)
         return;
     c->spare = NULL;
     UNPARK(r, sizeof *r);
-    UNPARK(r->hdrs, r->hdrs_cap * sizeof *r->hdrs);
-    if (r->url.data)
-        UNPARK(r->url.data, r->url.cap);
-    if (r->hdr.data)
-        UNPARK(r->hdr.data, r->hdr.cap);
-    if (r->body.data)
-        UNPARK(r->body.data, r->body.cap);
+    park_owned(r, false);
     or_http__req_free(r);
 }
 
