@@ -1,5 +1,6 @@
 #include "core/buf.h"
 
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,13 @@ void or_buf_free(or_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+void or_buf_wipe_free(or_buf *b)
+{
+    if (b->data)
+        sodium_memzero(b->data, b->cap);
+    or_buf_free(b);
 }
 
 void or_buf_reset(or_buf *b)

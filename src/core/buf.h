@@ -23,6 +23,8 @@ typedef struct {
 
 void or_buf_init(or_buf *b, size_t max);
 void or_buf_free(or_buf *b);
+/* or_buf_free for a buffer that held a secret: its whole capacity is zeroed first. */
+void or_buf_wipe_free(or_buf *b);
 void or_buf_reset(or_buf *b); /* len = 0, keeps memory */
 or_err or_buf_reserve(or_buf *b, size_t extra);
 or_err or_buf_append(or_buf *b, const void *p, size_t n);

@@ -255,9 +255,7 @@ or_err or_proxy_pick_url(const json_t *p, const char *password, char *out, size_
     }
     memcpy(out, b.data, b.len + 1);
 out:
-    if (b.data)
-        sodium_memzero(b.data, b.cap);
-    or_buf_free(&b);
+    or_buf_wipe_free(&b);
     return e;
 }
 

@@ -18,7 +18,6 @@
 #include "upstream/tunnel.h"
 
 #include <netinet/in.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,25 +248,37 @@ static const char *dial_host(const or_upconn *c)
     return c->has_proxy ? c->proxy.host : c->origin.host;
 }
 
+/* One handshake step of the proxy's or the origin's engine (the first one writes the
+ * ClientHello); its output goes one level down. On OR_TLS_FAIL the connection has ended. */
+static or_tls_step tls_step(or_upconn *c, or_tls *t)
+{
+    or_errbuf eb;
+    or_tls_step s = or_tls_handshake(t, &eb);
+    flush_tls(c, t, t == c->ptls);
+    if (s == OR_TLS_FAIL)
+        end(c, OR_UP_ECONNECT, "TLS with %s%s: %s", t == c->ptls ? "proxy " : "",
+            t == c->ptls ? c->proxy.host : c->origin.host, eb.msg);
+    return s;
+}
+
+/* A new engine for host in *t, and its first step. */
+static void tls_start(or_upconn *c, const char *host, or_tls **t)
+{
+    or_errbuf eb;
+    if (or_tls_new(host, true, t, &eb) != OR_OK)
+        end(c, OR_UP_ECONNECT, "TLS with %s: %s", host, eb.msg);
+    else
+        tls_step(c, *t);
+}
+
 static void start_origin_tls(or_upconn *c)
 {
     if (c->origin.scheme != OR_URL_HTTPS || c->forwarding) {
         become_ready(c);
         return;
     }
-    or_errbuf eb;
-    if (or_tls_global_init(&eb) != OR_OK ||
-        or_tls_new(c->origin.host, true, &c->otls, &eb) != OR_OK) {
-        end(c, OR_UP_ECONNECT, "TLS: %s", eb.msg);
-        return;
-    }
     c->st = ST_ORIGIN_TLS;
-    /* The first step writes the ClientHello. */
-    if (or_tls_handshake(c->otls, &eb) == OR_TLS_FAIL) {
-        end(c, OR_UP_ECONNECT, "TLS with %s: %s", c->origin.host, eb.msg);
-        return;
-    }
-    flush_tls(c, c->otls, false);
+    tls_start(c, c->origin.host, &c->otls);
 }
 
 static void start_tunnel(or_upconn *c)
@@ -299,29 +310,18 @@ static void start_tunnel(or_upconn *c)
     uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
     send_l1(c, &b, 1);
 out:
-    sodium_memzero(out.data ? out.data : (char *)&out, out.data ? out.cap : 0);
-    or_buf_free(&out);
+    or_buf_wipe_free(&out); /* proxy credentials */
 }
 
 static void start_proxy_tls(or_upconn *c)
 {
-    or_errbuf eb;
     start_reading(c);
     if (!c->has_proxy || c->proxy.scheme != OR_URL_HTTPS) {
         start_tunnel(c);
         return;
     }
-    if (or_tls_global_init(&eb) != OR_OK ||
-        or_tls_new(c->proxy.host, true, &c->ptls, &eb) != OR_OK) {
-        end(c, OR_UP_ECONNECT, "proxy TLS: %s", eb.msg);
-        return;
-    }
     c->st = ST_PROXY_TLS;
-    if (or_tls_handshake(c->ptls, &eb) == OR_TLS_FAIL) {
-        end(c, OR_UP_ECONNECT, "TLS with proxy %s: %s", c->proxy.host, eb.msg);
-        return;
-    }
-    flush_tls(c, c->ptls, true);
+    tls_start(c, c->proxy.host, &c->ptls);
 }
 
 static void become_ready(or_upconn *c)
@@ -375,17 +375,6 @@ static void drain_origin(or_upconn *c)
         flush_tls(c, c->otls, false); /* post-handshake replies (key updates) */
 }
 
-static void step_origin_tls(or_upconn *c)
-{
-    or_errbuf eb;
-    or_tls_step s = or_tls_handshake(c->otls, &eb);
-    flush_tls(c, c->otls, false);
-    if (s == OR_TLS_FAIL)
-        end(c, OR_UP_ECONNECT, "TLS with %s: %s", c->origin.host, eb.msg);
-    else if (s == OR_TLS_DONE)
-        become_ready(c);
-}
-
 static void feed_tunnel(or_upconn *c, const char **p, size_t *n)
 {
     or_errbuf eb;
@@ -400,9 +389,7 @@ static void feed_tunnel(or_upconn *c, const char **p, size_t *n)
                 uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
                 send_l1(c, &b, 1);
             }
-            if (out.data)
-                sodium_memzero(out.data, out.cap);
-            or_buf_free(&out);
+            or_buf_wipe_free(&out);
         }
     } else {
         s = or_tun_connect_feed(&c->tc, *p, *n, &used, &eb);
@@ -432,8 +419,8 @@ static void feed_l1(or_upconn *c, const char *p, size_t n)
         end(c, OR_UP_EPROTO, "TLS: more unread data from %s than the cap", c->origin.host);
         return;
     }
-    if (c->st == ST_ORIGIN_TLS)
-        step_origin_tls(c);
+    if (c->st == ST_ORIGIN_TLS && tls_step(c, c->otls) == OR_TLS_DONE)
+        become_ready(c);
     if (live(c) && c->st == ST_READY)
         drain_origin(c);
 }
@@ -445,13 +432,7 @@ static void drain_proxy(or_upconn *c)
     char buf[PLAIN_BUF];
     or_errbuf eb;
     if (c->st == ST_PROXY_TLS) {
-        or_tls_step s = or_tls_handshake(c->ptls, &eb);
-        flush_tls(c, c->ptls, true);
-        if (s == OR_TLS_FAIL) {
-            end(c, OR_UP_ECONNECT, "TLS with proxy %s: %s", c->proxy.host, eb.msg);
-            return;
-        }
-        if (s == OR_TLS_WANT)
+        if (tls_step(c, c->ptls) != OR_TLS_DONE)
             return;
         start_tunnel(c);
     }

@@ -266,12 +266,8 @@ static void req_free(or_up_req *r)
 {
     or_buf_free(&r->head);
     or_buf_free(&r->held);
-    if (r->out.data)
-        sodium_memzero(r->out.data, r->out.cap); /* the head carries credentials */
-    if (r->out_fwd.data)
-        sodium_memzero(r->out_fwd.data, r->out_fwd.cap);
-    or_buf_free(&r->out);
-    or_buf_free(&r->out_fwd);
+    or_buf_wipe_free(&r->out); /* the head carries credentials */
+    or_buf_wipe_free(&r->out_fwd);
     free(r->hdrv);
     free_key(&r->key);
     if (r->proxy) {
@@ -473,9 +469,9 @@ static int on_hfield_done(llhttp_t *p)
 static int on_hvalue_done(llhttp_t *p)
 {
     or_up_req *r = req_of(p);
+    /* Trailing blanks; the name's NUL stops an empty value's trim. */
     while (r->head.len &&
-           (r->head.data[r->head.len - 1] == ' ' || r->head.data[r->head.len - 1] == '\t') &&
-           r->head.data[r->head.len - 1] != '\0')
+           (r->head.data[r->head.len - 1] == ' ' || r->head.data[r->head.len - 1] == '\t'))
         r->head.len--;
     r->nhdrs++;
     return head_bytes(r, "", 1);
