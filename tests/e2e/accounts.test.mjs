@@ -13,6 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startGateway } from '../lib/gateway.mjs';
+import { adminApi } from '../lib/admin.mjs';
 import { startMock, mockReplyText } from '../mock/mock.mjs';
 
 const T = { timeout: 60000 };
@@ -22,7 +23,7 @@ const MODEL = 'openai/gpt-4o-mini';
 
 let mock;
 let gw;
-let cookie;
+let api; // the management API, once logged in
 let client;
 let stopped = null;
 let seq = 0;
@@ -37,24 +38,6 @@ after(async () => {
   if (gw && stopped === null) await gw.stop();
   if (mock) await mock.close();
 });
-
-async function api(method, p, body) {
-  const headers = { cookie };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(gw.url + p, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
-}
 
 async function putSettings(patch) {
   const r = await api('PUT', '/api/settings', patch);
@@ -105,7 +88,7 @@ async function one(label, { stream = false } = {}) {
 }
 
 test('setup: two accounts of one provider (A priority 1, B priority 2)', T, async () => {
-  cookie = await gw.login();
+  api = adminApi(gw, await gw.login());
   for (const [name, key, prefix, priority] of [
     ['acct-a', KEY_A, 'a', 1],
     ['acct-b', KEY_B, 'b', 2],

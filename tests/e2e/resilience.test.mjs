@@ -17,6 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startGateway } from '../lib/gateway.mjs';
+import { adminApi } from '../lib/admin.mjs';
 import { startMock, mockReplyText } from '../mock/mock.mjs';
 
 const T = { timeout: 60000 };
@@ -43,7 +44,7 @@ const keyOf = (p) => `sk-resil-${p}`;
 
 let mock;
 let gw;
-let cookie;
+let api; // the management API, once logged in
 let client;
 let stopped = null;
 
@@ -57,24 +58,6 @@ after(async () => {
   if (gw && stopped === null) await gw.stop();
   if (mock) await mock.close();
 });
-
-async function api(method, p, body) {
-  const headers = { cookie };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(gw.url + p, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json, text };
-}
 
 async function resetResilience() {
   const r = await api('POST', '/api/resilience/reset', {});
@@ -186,7 +169,7 @@ async function createCombo(name, models) {
 }
 
 test('setup: one connection per provider on the mock, and the combos', T, async () => {
-  cookie = await gw.login();
+  api = adminApi(gw, await gw.login());
   for (const [provider, prefix] of Object.entries(PROVIDERS)) {
     const r = await api('POST', '/api/providers', {
       provider,
