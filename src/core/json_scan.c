@@ -64,40 +64,67 @@ static size_t skip_value(const char *s, size_t i, size_t len)
     return i;
 }
 
+bool or_json_iter_init(or_json_iter *it, const char *json, size_t len)
+{
+    size_t i = json ? skip_ws(json, 0, len) : len;
+    *it = (or_json_iter){.json = json, .len = len, .i = i + 1};
+    return i < len && json[i] == '{';
+}
+
+bool or_json_iter_next(or_json_iter *it, or_json_member *m)
+{
+    const char *s = it->json;
+    size_t len = it->len, i = it->i;
+    if (it->done || i > len)
+        goto stop;
+    i = skip_ws(s, i, len);
+    if (i < len && s[i] == '}' && !it->started)
+        goto stop; /* {} */
+    if (it->started) {
+        if (i >= len || s[i] != ',')
+            goto stop;
+        i = skip_ws(s, i + 1, len);
+    }
+    if (i >= len || s[i] != '"')
+        goto stop;
+    size_t kend = skip_string(s, i, len);
+    if (kend == UNTERMINATED || kend >= len)
+        goto stop;
+    m->key = s + i + 1;
+    m->key_len = kend - i - 2;
+    i = skip_ws(s, kend, len);
+    if (i >= len || s[i] != ':')
+        goto stop;
+    i = skip_ws(s, i + 1, len);
+    size_t vend = skip_value(s, i, len);
+    if (vend == UNTERMINATED || vend == i)
+        goto stop;
+    m->start = i;
+    m->end = vend;
+    it->i = vend;
+    it->started = true;
+    return true;
+stop:
+    it->done = true;
+    return false;
+}
+
 bool or_json_find_member(const char *json, size_t len, const char *key, size_t *val_start,
                          size_t *val_end)
 {
     size_t klen = strlen(key);
-    size_t i = skip_ws(json, 0, len);
-    if (i >= len || json[i] != '{')
+    or_json_iter it;
+    or_json_member m;
+    if (!or_json_iter_init(&it, json, len))
         return false;
-    i++;
-    for (;;) {
-        i = skip_ws(json, i, len);
-        if (i >= len || json[i] != '"')
-            return false;
-        size_t kstart = i + 1;
-        size_t kend = skip_string(json, i, len);
-        if (kend == UNTERMINATED || kend >= len)
-            return false;
-        bool match = kend - 1 - kstart == klen && memcmp(json + kstart, key, klen) == 0;
-        i = skip_ws(json, kend, len);
-        if (i >= len || json[i] != ':')
-            return false;
-        i = skip_ws(json, i + 1, len);
-        size_t vend = skip_value(json, i, len);
-        if (vend == UNTERMINATED || vend == i)
-            return false;
-        if (match) {
-            *val_start = i;
-            *val_end = vend;
+    while (or_json_iter_next(&it, &m)) {
+        if (m.key_len == klen && memcmp(m.key, key, klen) == 0) {
+            *val_start = m.start;
+            *val_end = m.end;
             return true;
         }
-        i = skip_ws(json, vend, len);
-        if (i >= len || json[i] != ',')
-            return false;
-        i++;
     }
+    return false;
 }
 
 /* ---- the same from the end ---- */
@@ -224,7 +251,23 @@ typedef struct {
     const unsigned char *s;
     size_t i, len;
     unsigned depth, max_depth;
+    const char *const *keys; /* top-level members to locate while validating */
+    size_t nkeys;
+    or_json_span *spans;
 } vstate;
+
+/* Records where the top-level member whose key is s[kstart, kend) has its value, if that key is
+ * wanted and not seen yet (the first of duplicates wins, as in or_json_find_member). */
+static void v_note_member(vstate *v, size_t kstart, size_t kend, size_t vstart)
+{
+    for (size_t k = 0; k < v->nkeys; k++) {
+        if (v->spans[k].end == 0 && strlen(v->keys[k]) == kend - kstart &&
+            memcmp(v->s + kstart, v->keys[k], kend - kstart) == 0) {
+            v->spans[k] = (or_json_span){vstart, v->i};
+            return;
+        }
+    }
+}
 
 static bool v_value(vstate *v);
 
@@ -408,18 +451,26 @@ static bool v_container(vstate *v, char close)
         v->depth--;
         return true;
     }
+    bool top = v->depth == 1 && close == '}' && v->nkeys > 0;
     for (;;) {
+        size_t kstart = 0, kend = 0;
         if (close == '}') {
             v_ws(v);
+            kstart = v->i + 1;
             if (v->i >= v->len || v->s[v->i] != '"' || !v_string(v))
                 return false;
+            kend = v->i - 1;
             v_ws(v);
             if (v->i >= v->len || v->s[v->i] != ':')
                 return false;
             v->i++;
         }
+        v_ws(v);
+        size_t vstart = v->i;
         if (!v_value(v))
             return false;
+        if (top)
+            v_note_member(v, kstart, kend, vstart);
         v_ws(v);
         if (v->i >= v->len)
             return false;
@@ -458,36 +509,73 @@ static bool v_value(vstate *v)
     }
 }
 
-bool or_json_valid(const char *json, size_t len, unsigned max_depth)
+static bool validate(vstate *v)
 {
-    vstate v = {(const unsigned char *)json, 0, len, 0, max_depth};
-    if (!json || !v_value(&v))
+    if (!v->s || !v_value(v))
         return false;
-    v_ws(&v);
-    return v.i == len;
+    v_ws(v);
+    return v->i == v->len;
 }
 
-bool or_json_member_string(const char *json, size_t len, const char *key, char *out, size_t cap)
+bool or_json_valid(const char *json, size_t len, unsigned max_depth)
 {
-    size_t a, b;
-    if (!or_json_find_member(json, len, key, &a, &b) || json[a] != '"' || b - a < 2)
+    vstate v = {.s = (const unsigned char *)json, .len = len, .max_depth = max_depth};
+    return validate(&v);
+}
+
+bool or_json_valid_object(const char *json, size_t len, unsigned max_depth, const char *const *keys,
+                          size_t nkeys, or_json_span *spans)
+{
+    for (size_t k = 0; k < nkeys; k++)
+        spans[k] = (or_json_span){0, 0};
+    vstate v = {.s = (const unsigned char *)json,
+                .len = len,
+                .max_depth = max_depth,
+                .keys = keys,
+                .nkeys = nkeys,
+                .spans = spans};
+    size_t i = json ? skip_ws(json, 0, len) : 0;
+    return i < len && json[i] == '{' && validate(&v);
+}
+
+bool or_json_span_string(const char *json, or_json_span sp, char *out, size_t cap)
+{
+    if (sp.end - sp.start < 2 || json[sp.start] != '"')
         return false;
-    size_t n = b - a - 2;
-    if (n >= cap || memchr(json + a + 1, '\\', n))
+    size_t n = sp.end - sp.start - 2;
+    if (n >= cap || memchr(json + sp.start + 1, '\\', n))
         return false;
-    memcpy(out, json + a + 1, n);
+    memcpy(out, json + sp.start + 1, n);
     out[n] = '\0';
     return true;
 }
 
-int or_json_member_bool(const char *json, size_t len, const char *key)
+int or_json_span_bool(const char *json, or_json_span sp)
+{
+    size_t n = sp.end - sp.start;
+    if (sp.end == 0)
+        return -1;
+    if (n == 4 && memcmp(json + sp.start, "true", 4) == 0)
+        return 1;
+    if (n == 5 && memcmp(json + sp.start, "false", 5) == 0)
+        return 0;
+    return -2;
+}
+
+static or_json_span member_span(const char *json, size_t len, const char *key)
 {
     size_t a, b;
     if (!or_json_find_member(json, len, key, &a, &b))
-        return -1;
-    if (b - a == 4 && memcmp(json + a, "true", 4) == 0)
-        return 1;
-    if (b - a == 5 && memcmp(json + a, "false", 5) == 0)
-        return 0;
-    return -2;
+        return (or_json_span){0, 0};
+    return (or_json_span){a, b};
+}
+
+bool or_json_member_string(const char *json, size_t len, const char *key, char *out, size_t cap)
+{
+    return or_json_span_string(json, member_span(json, len, key), out, cap);
+}
+
+int or_json_member_bool(const char *json, size_t len, const char *key)
+{
+    return or_json_span_bool(json, member_span(json, len, key));
 }

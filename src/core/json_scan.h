@@ -3,15 +3,43 @@
  *
  * The data plane rewrites only the `model` of a request body and passes every other byte
  * through untouched; this scanner finds where that value sits. It is a bounded, allocation-free
- * walk over the text (strings with escapes, nesting); it does not validate JSON — callers parse
- * the body with jansson first. Keys are compared byte for byte (an escaped key is not found,
- * and callers then fall back to re-serializing). Pure function, any thread.
+ * walk over the text (strings with escapes, nesting). The finders do not validate: callers
+ * validate first (or_json_valid / or_json_valid_object, which can also note where the members
+ * they want sit, in the same pass). Keys are compared byte for byte (an escaped key is not
+ * found, and callers then fall back to a parse). Pure functions, any thread.
  */
 #ifndef OR_CORE_JSON_SCAN_H
 #define OR_CORE_JSON_SCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* A member's value bytes [start, end) in the text (a string includes its quotes); end == 0
+ * when the member is absent. */
+typedef struct {
+    size_t start, end;
+} or_json_span;
+
+/* One member met by the iterator: the key's raw bytes (between the quotes, escapes as written)
+ * and its value's span. */
+typedef struct {
+    const char *key;
+    size_t key_len;
+    size_t start, end;
+} or_json_member;
+
+/* Walks the members of one object in order, each value skipped once: reading several members
+ * costs one pass instead of one per member. */
+typedef struct {
+    const char *json;
+    size_t len, i;
+    bool started, done;
+} or_json_iter;
+
+/* False when json (after whitespace) does not open an object; the iterator then yields nothing. */
+bool or_json_iter_init(or_json_iter *it, const char *json, size_t len);
+/* The next member, or false at the object's end or at the first malformed byte. */
+bool or_json_iter_next(or_json_iter *it, or_json_member *m);
 
 /* On success sets [*val_start, *val_end) to the value's bytes (a string value includes its
  * quotes) and returns true. */
@@ -30,6 +58,16 @@ bool or_json_find_member_last(const char *json, size_t len, const char *key, siz
  * allowed, nesting up to max_depth). No allocation; a fraction of a full parse's cost, for the
  * passthrough path that forwards the bytes instead of building a tree. */
 bool or_json_valid(const char *json, size_t len, unsigned max_depth);
+
+/* or_json_valid for a value that must be an object, which also notes in spans[k] where the
+ * top-level member keys[k] has its value (the first one, when a key repeats): a request's
+ * `model` and `stream` come out of the validating pass instead of a walk each. */
+bool or_json_valid_object(const char *json, size_t len, unsigned max_depth, const char *const *keys,
+                          size_t nkeys, or_json_span *spans);
+
+/* A span's string value copied into out, or its boolean, with the rules of the two below. */
+bool or_json_span_string(const char *json, or_json_span sp, char *out, size_t cap);
+int or_json_span_bool(const char *json, or_json_span sp);
 
 /* The string value of a top-level member, copied unescaped into out (NUL-terminated). False
  * when absent, not a string, longer than cap-1, or containing escapes (callers then parse). */

@@ -17,20 +17,18 @@
 #define MAX_JSON_DEPTH 128
 
 /* The body must be one JSON object; the passthrough path forwards its bytes without building
- * a tree, so this is a validation, not a parse. False after replying 400 in the client's format. */
-static bool body_is_object(or_http_req *req, or_format f)
+ * a tree, so this is a validation, not a parse, which notes where the top-level members keys[]
+ * sit on the way (spans[]). False after replying 400 in the client's format. */
+static bool body_members(or_http_req *req, or_format f, const char *const *keys, size_t nkeys,
+                         or_json_span *spans)
 {
     const or_buf *raw = or_http_body(req);
-    size_t i = 0;
-    while (i < raw->len && strchr(" \t\r\n", raw->data[i]))
-        i++;
     if (raw->len == 0) {
         or_relay_reply_error(req, f, 400, "invalid_body", NULL,
                              "Request body is empty: expected a JSON object");
         return false;
     }
-    if (i == raw->len || raw->data[i] != '{' ||
-        !or_json_valid(raw->data, raw->len, MAX_JSON_DEPTH)) {
+    if (!or_json_valid_object(raw->data, raw->len, MAX_JSON_DEPTH, keys, nkeys, spans)) {
         json_error_t jerr; /* the precise reason, on this cold path */
         json_t *j = json_loadb(raw->data, raw->len, 0, &jerr);
         or_relay_reply_error(
@@ -40,6 +38,11 @@ static bool body_is_object(or_http_req *req, or_format f)
         return false;
     }
     return true;
+}
+
+static bool body_is_object(or_http_req *req, or_format f)
+{
+    return body_members(req, f, NULL, 0, NULL);
 }
 
 /* The body parsed (for the handlers that need the tree), or NULL after replying 400. */
@@ -105,12 +108,14 @@ static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char
 static void body_endpoint_pinned(or_http_req *req, or_app *app, or_format f, const char *endpoint,
                                  const char *pin)
 {
-    if (!body_is_object(req, f))
+    static const char *const keys[] = {"model", "stream"};
+    or_json_span at[2];
+    if (!body_members(req, f, keys, 2, at))
         return;
     const or_buf *raw = or_http_body(req);
     char model[256];
     json_t *root = NULL;
-    if (!or_json_member_string(raw->data, raw->len, "model", model, sizeof model)) {
+    if (!or_json_span_string(raw->data, at[0], model, sizeof model)) {
         /* Absent, not a string, escaped or too long: the parse says which. */
         if (!(root = body_object(req, f)))
             return;
@@ -121,7 +126,7 @@ static void body_endpoint_pinned(or_http_req *req, or_app *app, or_format f, con
         json_decref(root);
         return;
     }
-    int stream = or_json_member_bool(raw->data, raw->len, "stream");
+    int stream = or_json_span_bool(raw->data, at[1]);
     if (stream == -2) {
         or_relay_reply_error(req, f, 400, "invalid_stream", NULL, "`stream` must be a boolean");
         json_decref(root);

@@ -1,6 +1,7 @@
 #include "gateway/usage.h"
 #include "core/json_scan.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -22,14 +23,10 @@ bool or_usage_from_openai(const json_t *usage, or_usage_row *row)
     return true;
 }
 
-/* A member of the object text that is a JSON integer literal (-?(0|[1-9][0-9]*)) within int64,
- * else 0 — what json_is_integer would have said of it. */
-static int64_t raw_int_at(const char *json, size_t len, const char *key)
+/* A value's text that is a JSON integer literal (-?(0|[1-9][0-9]*)) within int64, else 0 —
+ * what json_is_integer would have said of it. */
+static int64_t raw_int(const char *p, const char *end)
 {
-    size_t a, b;
-    if (!json || !or_json_find_member(json, len, key, &a, &b))
-        return 0;
-    const char *p = json + a, *end = json + b;
     bool neg = p < end && *p == '-';
     p += neg;
     if (p == end || (*p == '0' && end - p > 1))
@@ -43,29 +40,52 @@ static int64_t raw_int_at(const char *json, size_t len, const char *key)
     return neg ? (int64_t)(0 - v) : (int64_t)v;
 }
 
-/* The object member key's raw text, or NULL. */
-static const char *raw_obj_at(const char *json, size_t len, const char *key, size_t *n)
+/* Where each count sits: a member of usage, or of an object member of usage (parent). */
+static const struct {
+    const char *parent, *key;
+    size_t off;
+} counts[] = {
+    {NULL, "prompt_tokens", offsetof(or_usage_row, tokens_in)},
+    {NULL, "completion_tokens", offsetof(or_usage_row, tokens_out)},
+    {"prompt_tokens_details", "cached_tokens", offsetof(or_usage_row, tokens_cached)},
+    {"completion_tokens_details", "reasoning_tokens", offsetof(or_usage_row, tokens_reasoning)},
+};
+#define NCOUNTS (sizeof counts / sizeof *counts)
+
+static bool key_is(const or_json_member *m, const char *key)
 {
-    size_t a, b;
-    if (!or_json_find_member(json, len, key, &a, &b) || json[a] != '{')
-        return NULL;
-    *n = b - a;
-    return json + a;
+    return key && strlen(key) == m->key_len && memcmp(m->key, key, m->key_len) == 0;
+}
+
+static int64_t *count_field(or_usage_row *row, size_t k)
+{
+    return (int64_t *)(void *)((char *)row + counts[k].off);
 }
 
 bool or_usage_from_openai_json(const char *json, size_t len, or_usage_row *row)
 {
-    size_t i = 0, pn = 0, cn = 0;
-    while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
-        i++;
-    if (i == len || json[i] != '{')
+    or_json_iter it;
+    or_json_member m;
+    if (!or_json_iter_init(&it, json, len))
         return false;
-    const char *pd = raw_obj_at(json, len, "prompt_tokens_details", &pn);
-    const char *cd = raw_obj_at(json, len, "completion_tokens_details", &cn);
-    row->tokens_in = raw_int_at(json, len, "prompt_tokens");
-    row->tokens_out = raw_int_at(json, len, "completion_tokens");
-    row->tokens_cached = raw_int_at(pd, pn, "cached_tokens");
-    row->tokens_reasoning = raw_int_at(cd, cn, "reasoning_tokens");
+    for (size_t k = 0; k < NCOUNTS; k++)
+        *count_field(row, k) = 0;
+    /* One walk over usage; the first of a repeated key decides, as a lookup would. */
+    unsigned seen = 0;
+    while (or_json_iter_next(&it, &m)) {
+        for (size_t k = 0; k < NCOUNTS; k++) {
+            bool top = counts[k].parent == NULL;
+            if ((seen & 1u << k) || !key_is(&m, top ? counts[k].key : counts[k].parent))
+                continue;
+            seen |= 1u << k;
+            size_t a, b;
+            if (top)
+                *count_field(row, k) = raw_int(json + m.start, json + m.end);
+            else if (json[m.start] == '{' &&
+                     or_json_find_member(json + m.start, m.end - m.start, counts[k].key, &a, &b))
+                *count_field(row, k) = raw_int(json + m.start + a, json + m.start + b);
+        }
+    }
     return true;
 }
 

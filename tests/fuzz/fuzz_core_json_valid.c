@@ -1,5 +1,6 @@
 /* Fuzz target: the allocation-free JSON validator must agree with jansson on every input (both
- * accept or both reject), and never read out of bounds. */
+ * accept or both reject), and never read out of bounds; its object form must accept exactly the
+ * valid objects and note the same members the finder finds. */
 #include "core/json_scan.h"
 
 #include <jansson.h>
@@ -21,5 +22,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * JSON that jansson cannot represent. */
     if (ours && !theirs && !strstr(err.text, "overflow") && !strstr(err.text, "too big"))
         abort();
+
+    static const char *const keys[] = {"model", "stream"};
+    or_json_span sp[2];
+    bool obj = or_json_valid_object((const char *)data, size, 64, keys, 2, sp);
+    size_t i = 0;
+    while (i < size && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    if (obj != (ours && i < size && data[i] == '{'))
+        abort();
+    for (size_t k = 0; obj && k < 2; k++) {
+        size_t a = 0, b = 0;
+        bool found = or_json_find_member((const char *)data, size, keys[k], &a, &b);
+        if (found != (sp[k].end != 0) || (found && (a != sp[k].start || b != sp[k].end)))
+            abort();
+    }
     return 0;
 }

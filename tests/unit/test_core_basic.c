@@ -45,6 +45,73 @@ static void check_member(const char *json, const char *key, const char *want)
             CHECK_STR(got, want);
         }
     }
+    /* The validating pass notes the same member, when the text is a valid object. */
+    const char *const keys[] = {"zz", key};
+    or_json_span sp[2];
+    if (!or_json_valid_object(json, strlen(json), 64, keys, 2, sp))
+        return;
+    CHECK(sp[0].end == 0);
+    CHECK((sp[1].end != 0) == (want != NULL));
+    if (want && sp[1].end) {
+        char got[256];
+        snprintf(got, sizeof got, "%.*s", (int)(sp[1].end - sp[1].start), json + sp[1].start);
+        CHECK_STR(got, want);
+    }
+}
+
+/* Every member the iterator yields, as "key=value;" (key bytes as written). */
+static void check_members(const char *json, const char *want)
+{
+    char got[512] = "";
+    size_t n = 0;
+    or_json_iter it;
+    or_json_member m;
+    bool obj = or_json_iter_init(&it, json, strlen(json));
+    while (or_json_iter_next(&it, &m))
+        n += (size_t)snprintf(got + n, sizeof got - n, "%.*s=%.*s;", (int)m.key_len, m.key,
+                              (int)(m.end - m.start), json + m.start);
+    CHECK(obj == (json[strspn(json, " ")] == '{'));
+    CHECK_STR(got, want);
+    CHECK(!or_json_iter_next(&it, &m)); /* stays ended */
+}
+
+static void test_json_members(void)
+{
+    check_members("{\"a\":1,\"b\" : [1,{\"c\":2}] , \"d\":\"x\\\"}\"}",
+                  "a=1;b=[1,{\"c\":2}];d=\"x\\\"}\";");
+    check_members(" {}", "");
+    check_members("{\"k\\u0041\":true}", "k\\u0041=true;");
+    check_members("{\"a\":1,,\"b\":2}", "a=1;"); /* stops at the first bad byte */
+    check_members("{\"a\":1 \"b\":2}", "a=1;");
+    check_members("{\"a\":}", "");
+    check_members("{\"a\"", "");
+    check_members("[{\"a\":1}]", "");
+    check_members("", "");
+
+    /* Validating with spans: first of duplicates, several keys, nested ones ignored, and a
+     * valid value that is not an object refused. */
+    const char *const keys[] = {"model", "stream", "n"};
+    or_json_span sp[3];
+    const char *doc = "{\"x\":{\"model\":0,\"stream\":1},\"stream\":false,\"model\":\"m\","
+                      "\"model\":\"second\"}";
+    CHECK(or_json_valid_object(doc, strlen(doc), 8, keys, 3, sp));
+    char model[16];
+    CHECK(or_json_span_string(doc, sp[0], model, sizeof model) && strcmp(model, "m") == 0);
+    CHECK(or_json_span_bool(doc, sp[1]) == 0 && or_json_span_bool(doc, sp[2]) == -1);
+    CHECK(!or_json_span_string(doc, sp[2], model, sizeof model));
+    CHECK(!or_json_valid_object("[1]", 3, 8, keys, 3, sp));
+    CHECK(!or_json_valid_object("{\"a\":1} x", 9, 8, keys, 3, sp));
+    CHECK(!or_json_valid_object(" \"s\" ", strlen(" \"s\" "), 8, keys, 3, sp));
+    CHECK(!or_json_valid_object("{\"model\":\"m\"", strlen("{\"model\":\"m\""), 8, keys, 3, sp));
+    CHECK(!or_json_valid_object("{\"model\":[[[1]]]}", strlen("{\"model\":[[[1]]]}"), 3, keys, 3,
+                                sp)); /* too deep */
+    CHECK(or_json_valid_object("{\"model\":[[1]]} ", strlen("{\"model\":[[1]]} "), 3, keys, 3, sp));
+    CHECK(or_json_valid_object(" {} ", strlen(" {} "), 1, NULL, 0, NULL));
+    const char *esc = "{\"stream\":true,\"model\":\"a\\u0062\"}";
+    CHECK(or_json_valid_object(esc, strlen(esc), 8, keys, 3, sp));
+    CHECK(or_json_span_bool(esc, sp[1]) == 1);
+    CHECK(!or_json_span_string(esc, sp[0], model, sizeof model)); /* escaped: callers parse */
+    CHECK(!or_json_span_string("\"abcd\"", (or_json_span){0, 6}, model, 4)); /* too long */
 }
 
 static void test_json_scan(void)
@@ -128,6 +195,7 @@ int main(void)
 {
     test_buf();
     test_json_scan();
+    test_json_members();
     test_clock_and_ids();
     return check_done();
 }

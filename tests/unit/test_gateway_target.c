@@ -136,6 +136,18 @@ static void test_usage_raw(void)
         CHECK(a.tokens_cached == b.tokens_cached && a.tokens_reasoning == b.tokens_reasoning);
         json_decref(u);
     }
+    /* Counts that are absent are reset, and the first of a repeated member decides (one walk
+     * over the object must answer as a lookup per count would). */
+    static const char dup[] =
+        "{\"prompt_tokens_details\":{\"cached_tokens\":4},\"prompt_tokens\":"
+        "2,\"prompt_tokens_details\":{\"cached_tokens\":8},\"prompt_tokens\":3}";
+    or_usage_row d = {.tokens_out = 5, .tokens_reasoning = 6};
+    CHECK(or_usage_from_openai_json(dup, strlen(dup), &d));
+    CHECK(d.tokens_in == 2 && d.tokens_cached == 4 && d.tokens_out == 0 && d.tokens_reasoning == 0);
+    static const char notobj[] = "{\"completion_tokens_details\":7,\"completion_tokens_details\":"
+                                 "{\"reasoning_tokens\":1},\"completion_tokens\":9}";
+    CHECK(or_usage_from_openai_json(notobj, strlen(notobj), &d));
+    CHECK(d.tokens_reasoning == 0 && d.tokens_out == 9 && d.tokens_in == 0);
     or_usage_row r = {.tokens_in = 42};
     CHECK(!or_usage_from_openai_json("null", 4, &r) && r.tokens_in == 42);
     CHECK(!or_usage_from_openai_json("", 0, &r) && r.tokens_in == 42);
