@@ -315,7 +315,10 @@ static int on_headers_complete(llhttp_t *p)
     conn *c = p->data;
     or_http_req *r = c->req;
     r->start_ms = or_clock_mono_ms();
-    snprintf(r->method, sizeof r->method, "%s", llhttp_method_name(p->method));
+    const char *method = llhttp_method_name(p->method); /* no printf on every request */
+    size_t mlen = strnlen(method, sizeof r->method - 1);
+    memcpy(r->method, method, mlen);
+    r->method[mlen] = '\0';
     if (!r->url.data || r->url.data[0] != '/') {
         if (!(r->url.data && strcmp(r->url.data, "*") == 0))
             return fail(c, 400, "bad request target");
