@@ -648,8 +648,6 @@ static const or_upconn_events req_events = {req_on_ready, req_on_data, req_on_en
 
 /* ---- the request ---------------------------------------------------------------------------- */
 
-/* ---- the request ---------------------------------------------------------------------------- */
-
 static bool has_ctl(const char *s)
 {
     for (; *s; s++)
@@ -658,23 +656,42 @@ static bool has_ctl(const char *s)
     return false;
 }
 
+/* RFC 9110 tchar: visible ASCII but the separators. A table: every header name of every
+ * request is checked. */
+static const bool tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 static bool is_token(const char *s)
 {
     if (!*s)
         return false;
     for (; *s; s++)
-        if (*s <= ' ' || *s >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *s))
+        if (!tchar[(unsigned char)*s])
             return false;
     return true;
 }
 
-/* Request headers the client writes itself. */
-static const char *const owned_hdrs[] = {"Host", "Content-Length", "Expect", "Transfer-Encoding"};
+/* Request headers the client writes itself; names of another length skip the comparison. */
+static const struct {
+    const char *name;
+    size_t len;
+} owned_hdrs[] = {{"Host", 4}, {"Content-Length", 14}, {"Expect", 6}, {"Transfer-Encoding", 17}};
 
 static bool is_owned(const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < sizeof owned_hdrs / sizeof owned_hdrs[0]; i++)
-        if (strcasecmp(name, owned_hdrs[i]) == 0)
+        if (n == owned_hdrs[i].len && strcasecmp(name, owned_hdrs[i].name) == 0)
             return true;
     return false;
 }

@@ -908,6 +908,29 @@ static void test_failures(or_upstream *u)
     rq.nheaders = 1;
     or_up_req *r = NULL;
     CHECK(or_up_start(u, &rq, &tcb, NULL, &r) == OR_EINVAL && r == NULL);
+    /* Names and methods must be tokens (RFC 9110 tchar); every separator is refused. */
+    static const char *const bad_names[] = {"X Y", "X:Y", "",     "X\x80", "X\x7f", "(X)",
+                                            "X/Y", "X\"", "X,Y",  "X;Y",   "X=Y",   "X?",
+                                            "X@Y", "[X]", "X\\Y", "{X}",   "X<>",   "X\tY"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+        or_up_header h1[] = {{bad_names[i], "v"}};
+        rq = post("/json");
+        rq.headers = h1;
+        rq.nheaders = 1;
+        CHECK(or_up_start(u, &rq, &tcb, NULL, &r) == OR_EINVAL && r == NULL);
+        rq = post("/json");
+        rq.method = bad_names[i];
+        CHECK(or_up_start(u, &rq, &tcb, NULL, &r) == OR_EINVAL && r == NULL);
+    }
+    or_up_header odd[] = {{"X-!#$%&'*+.^_`|~09azAZ", "v"}};
+    tc_init(&t, u);
+    rq = post("/json");
+    rq.headers = odd;
+    rq.nheaders = 1;
+    start(&t, &rq);
+    CHECK(run_until(&t.done, 3000));
+    CHECK(t.res == OR_UP_OK && t.status == 200);
+    tc_fini(&t);
     CHECK_STR(or_up_result_name(OR_UP_ERESET), "reset");
 }
 
