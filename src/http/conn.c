@@ -144,28 +144,60 @@ void or_http__req_free(or_http_req *r)
 
 static void on_timer(uv_timer_t *t);
 
+/* Restarting the libuv timer is a heap removal and insertion, and every request changed the
+ * deadline three times (head, body, idle): so the timer is only restarted when the new
+ * deadline comes before the one it is armed for. Firing early, it re-arms for what is left;
+ * in steady keep-alive traffic it is not touched at all between requests. */
+static void arm_at(conn *c, uint64_t due)
+{
+    c->due = due;
+    if (c->armed && c->armed_for <= due)
+        return;
+    uint64_t now = uv_now(c->timer.loop);
+    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+    c->armed = true;
+    c->armed_for = due;
+}
+
+void or_http__timer_arm(conn *c, unsigned ms)
+{
+    arm_at(c, uv_now(c->timer.loop) + ms);
+}
+
+void or_http__timer_stop(conn *c)
+{
+    c->due = 0;
+}
+
 static void arm_idle(conn *c)
 {
-    uv_timer_start(&c->timer, on_timer, limits_of(c)->idle_timeout_ms, 0);
+    or_http__timer_arm(c, limits_of(c)->idle_timeout_ms);
 }
 
 static void arm_head(conn *c)
 {
     c->head_deadline = or_clock_mono_ms() + limits_of(c)->header_timeout_ms;
-    uv_timer_start(&c->timer, on_timer, limits_of(c)->header_timeout_ms, 0);
+    or_http__timer_arm(c, limits_of(c)->header_timeout_ms);
 }
 
 static void arm_body(conn *c)
 {
     c->body_window_bytes = 0;
-    unsigned win = limits_of(c)->body_rate_window_ms;
-    uv_timer_start(&c->timer, on_timer, win, win);
+    or_http__timer_arm(c, limits_of(c)->body_rate_window_ms);
 }
 
 static void on_timer(uv_timer_t *t)
 {
     conn *c = t->data;
     const or_http_limits *l = limits_of(c);
+    c->armed = false;
+    if (!c->due)
+        return;
+    if (uv_now(t->loop) < c->due) {
+        arm_at(c, c->due);
+        return;
+    }
+    c->due = 0;
     switch (c->state) {
     case CONN_IDLE:
         or_http__conn_close(c);
@@ -177,7 +209,8 @@ static void on_timer(uv_timer_t *t)
         uint64_t need = (uint64_t)l->body_min_rate_bps * l->body_rate_window_ms / 1000;
         if (c->body_window_bytes < need)
             or_http__simple_reply(c, 408, "request body too slow");
-        c->body_window_bytes = 0;
+        else
+            arm_body(c); /* the next window */
         break;
     }
     case CONN_CLOSING:
@@ -398,7 +431,7 @@ static int on_message_complete(llhttp_t *p)
 {
     conn *c = p->data;
     or_http_req *r = c->req;
-    uv_timer_stop(&c->timer);
+    or_http__timer_stop(c);
     c->state = CONN_HANDLER;
     r->dispatched = true;
     const or_http_app *app = &c->w->srv->app;

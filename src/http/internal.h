@@ -83,7 +83,10 @@ enum conn_state {
 
 struct conn {
     uv_tcp_t tcp;
-    uv_timer_t timer;
+    uv_timer_t timer; /* armed lazily for `due` (conn.c or_http__timer_arm) */
+    uint64_t due;     /* loop time the current state's deadline falls at; 0: none */
+    uint64_t armed_for;
+    bool armed;
     uv_shutdown_t shutdown;
     or_http_worker *w;
     conn *prev, *next;
@@ -126,6 +129,10 @@ void or_http__conn_close(conn *c);
 void or_http__conn_finish_request(conn *c);
 void or_http__conn_drain(or_http_worker *w, bool force);
 void or_http__req_free(or_http_req *r);
+/* The connection's one deadline: what happens when it passes depends on the state then
+ * (idle or closing: close; head: 408; body: the rate check). Stop only forgets it. */
+void or_http__timer_arm(conn *c, unsigned ms);
+void or_http__timer_stop(conn *c);
 
 /* server.c */
 void or_http__worker_conn_gone(or_http_worker *w);

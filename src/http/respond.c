@@ -96,11 +96,6 @@ void or_http__write(conn *c, const void *p, size_t n)
     writev_(c, &b, 1);
 }
 
-static void on_linger_timeout(uv_timer_t *t)
-{
-    or_http__conn_close(t->data);
-}
-
 static void on_shutdown(uv_shutdown_t *s, int status)
 {
     conn *c = s->data;
@@ -112,7 +107,8 @@ static void on_shutdown(uv_shutdown_t *s, int status)
     }
     /* Keep reading (and discarding) briefly so unread request bytes do not turn our close into
      * a reset that destroys the reply before the client reads it. */
-    uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
+    c->state = CONN_CLOSING; /* the deadline then closes */
+    or_http__timer_arm(c, LINGER_MS);
 }
 
 static void maybe_shutdown(conn *c)
@@ -301,7 +297,7 @@ static void finish(or_http_req *r)
          * connection. */
         c->close_after = true;
         c->state = CONN_CLOSING;
-        uv_timer_stop(&c->timer);
+        or_http__timer_stop(c);
         maybe_shutdown(c);
         return;
     }
@@ -364,7 +360,7 @@ void or_http__simple_reply(conn *c, int status, const char *msg)
     c->keep_alive = false;
     c->close_after = true;
     c->state = CONN_CLOSING;
-    uv_timer_stop(&c->timer);
+    or_http__timer_stop(c);
     maybe_shutdown(c);
 }
 
