@@ -14,6 +14,33 @@ static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const list_keys[] = {OR_IPRULES_ALLOW_KEY, OR_IPRULES_BLOCK_KEY};
 #define NLISTS (sizeof list_keys / sizeof *list_keys)
 
+/* The gate's memo of which scopes the current settings leave open, per worker thread; the key
+ * only exists to drop the memo's reference when the thread ends. */
+static _Thread_local or_iprules_memo memo;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_drop(void *settings)
+{
+    json_decref(settings);
+}
+
+static void memo_key_init(void)
+{
+    (void)pthread_key_create(&memo_key, memo_drop);
+}
+
+static bool open_for(json_t *settings, or_ip_scope scope)
+{
+    json_t *was = memo.settings;
+    bool open = or_iprules_open_memo(&memo, settings, scope);
+    if (memo.settings != was) {
+        pthread_once(&memo_once, memo_key_init);
+        pthread_setspecific(memo_key, memo.settings);
+    }
+    return open;
+}
+
 static void caller_addr(or_http_req *req, or_app *app, char out[OR_IPRULES_TEXT_MAX])
 {
     or_iprules_client_addr(or_http_peer_ip(req),
@@ -22,10 +49,14 @@ static void caller_addr(or_http_req *req, or_app *app, char out[OR_IPRULES_TEXT_
 
 bool or_ipaccess_gate(or_http_req *req, or_app *app, or_ip_scope scope)
 {
+    or_snapshot *snap = or_store_snapshot(app->store);
+    if (open_for(snap->settings, scope)) { /* no rule to meet: who calls does not matter */
+        or_snapshot_release(snap);
+        return true;
+    }
     char ip[OR_IPRULES_TEXT_MAX];
     caller_addr(req, app, ip);
     unsigned left = 0;
-    or_snapshot *snap = or_store_snapshot(app->store);
     or_ip_verdict v = or_iprules_check(snap->settings, scope, ip, &left);
     or_snapshot_release(snap);
     if (v == OR_IP_ALLOW)

@@ -18,7 +18,9 @@
  * wire format, the rest the management shape. The address is the TCP peer, or the last
  * X-Forwarded-For entry with OMNIROUTE_TRUST_PROXY (app->trust_proxy).
  *
- * Worker threads; list writes are serialized by a module lock.
+ * Worker threads; list writes are serialized by a module lock. Each thread that runs the gate
+ * keeps a reference to the last snapshot settings it judged (auth/iprules.h or_iprules_memo),
+ * dropped when the thread ends, so a request meets no list lookup until the settings change.
  */
 #ifndef OR_ADMIN_IPACCESS_H
 #define OR_ADMIN_IPACCESS_H

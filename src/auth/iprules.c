@@ -139,9 +139,20 @@ or_ip_verdict or_iprules_check(const json_t *settings, or_ip_scope scope, const 
     return OR_IP_ALLOW;
 }
 
+/* The text cut at cap - 1 bytes, as snprintf would, without its format machinery (this runs
+ * for every request that meets a rule). */
+static void copy_capped(char *out, size_t cap, const char *s, size_t n)
+{
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 void or_iprules_client_addr(const char *peer, const char *xff, char out[OR_IPRULES_TEXT_MAX])
 {
-    snprintf(out, OR_IPRULES_TEXT_MAX, "%s", peer ? peer : "");
+    peer = peer ? peer : "";
+    copy_capped(out, OR_IPRULES_TEXT_MAX, peer, strnlen(peer, OR_IPRULES_TEXT_MAX));
     if (!xff)
         return;
     const char *last = strrchr(xff, ',');
@@ -150,7 +161,7 @@ void or_iprules_client_addr(const char *peer, const char *xff, char out[OR_IPRUL
     size_t n = strcspn(last, " \t");
     uint8_t a[16];
     if (last[n + strspn(last + n, " \t")] == '\0' && or_ip_parse(last, n, a))
-        snprintf(out, OR_IPRULES_TEXT_MAX, "%.*s", (int)n, last);
+        copy_capped(out, OR_IPRULES_TEXT_MAX, last, n);
 }
 
 /* One list → its normalized copy, or NULL with eb naming field and entry. */
@@ -308,6 +319,43 @@ unsigned or_iprules_ban_left_s(const uint8_t ip[16])
             until = bans[i].until;
     pthread_mutex_unlock(&mu);
     return until ? (unsigned)((until - now + 999) / 1000) : 0;
+}
+
+/* Neither list of the scope could refuse anyone. */
+static bool lists_open(const json_t *settings, or_ip_scope scope)
+{
+    const char *sk = scope_keys[scope == OR_IP_MANAGEMENT ? OR_IP_MANAGEMENT : OR_IP_CLIENT];
+    const json_t *block = json_object_get(settings, OR_IPRULES_BLOCK_KEY);
+    if (block && json_array_size(json_object_get(block, sk)) > 0)
+        return false;
+    const json_t *allow = json_object_get(settings, OR_IPRULES_ALLOW_KEY);
+    return !allow || json_array_size(json_object_get(allow, sk)) == 0;
+}
+
+bool or_iprules_open(const json_t *settings, or_ip_scope scope)
+{
+    return atomic_load(&nbans) == 0 && lists_open(settings, scope);
+}
+
+bool or_iprules_open_memo(or_iprules_memo *m, json_t *settings, or_ip_scope scope)
+{
+    if (atomic_load(&nbans) != 0)
+        return false;
+    if (!settings)
+        return lists_open(NULL, scope);
+    if (m->settings != settings) {
+        json_decref(m->settings);
+        m->settings = json_incref(settings);
+        m->open[OR_IP_CLIENT] = lists_open(settings, OR_IP_CLIENT);
+        m->open[OR_IP_MANAGEMENT] = lists_open(settings, OR_IP_MANAGEMENT);
+    }
+    return m->open[scope == OR_IP_MANAGEMENT ? OR_IP_MANAGEMENT : OR_IP_CLIENT];
+}
+
+void or_iprules_memo_clear(or_iprules_memo *m)
+{
+    json_decref(m->settings);
+    m->settings = NULL;
 }
 
 static int by_until(const void *a, const void *b)

@@ -68,6 +68,22 @@ bool or_iprules_list_match(const json_t *list, const uint8_t ip[16]);
  * allowlist. When banned, *ban_left_s (may be NULL) gets the seconds left. */
 or_ip_verdict or_iprules_check(const json_t *settings, or_ip_scope scope, const char *ip,
                                unsigned *ban_left_s);
+/* True when or_iprules_check would allow every address on this scope right now: no ban is held
+ * and the scope has neither a blocklist entry nor an allowlist. Lets the request path skip
+ * finding out who the caller is when no rule could refuse them (the usual configuration). */
+bool or_iprules_open(const json_t *settings, or_ip_scope scope);
+
+/* or_iprules_open for the settings of a snapshot, whose lists are looked up once per settings
+ * object instead of once per request. The memo holds a reference to the settings it judged, so
+ * no other object can come to share their address while it remembers them; the caller must
+ * not change those settings (a snapshot's never change). One memo per thread; clear it (drops
+ * the reference) before the thread ends. Bans are not memoized: they are read live. */
+typedef struct {
+    json_t *settings;
+    bool open[2]; /* by or_ip_scope */
+} or_iprules_memo;
+bool or_iprules_open_memo(or_iprules_memo *m, json_t *settings, or_ip_scope scope);
+void or_iprules_memo_clear(or_iprules_memo *m);
 
 /* Settings validator for ipAllowlist / ipBlocklist (the or_setting_field.validate shape):
  * the normalized {client:[…], management:[…]} (new reference), or NULL with eb naming the

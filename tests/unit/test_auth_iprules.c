@@ -205,6 +205,12 @@ static void test_client_addr(void)
     CHECK_STR(out, "10.0.0.1");
     or_iprules_client_addr(NULL, NULL, out);
     CHECK_STR(out, "");
+    /* A peer text longer than the buffer is cut, never overrun. */
+    char longpeer[100];
+    memset(longpeer, 'a', sizeof longpeer - 1);
+    longpeer[sizeof longpeer - 1] = '\0';
+    or_iprules_client_addr(longpeer, NULL, out);
+    CHECK(strlen(out) == OR_IPRULES_TEXT_MAX - 1 && out[0] == 'a');
 }
 
 static void test_bans(void)
@@ -280,6 +286,88 @@ static void test_bans(void)
     or_clock_set(NULL);
 }
 
+/* The gate's shortcut must agree with or_iprules_check: open only when nothing could refuse. */
+static void test_open(void)
+{
+    or_clock_source src = {mono, wall, NULL};
+    or_clock_set(&src);
+    or_iprules_bans_reset();
+    CHECK(or_iprules_open(NULL, OR_IP_CLIENT));
+    json_t *s = json_object();
+    CHECK(or_iprules_open(s, OR_IP_CLIENT));
+    CHECK(or_iprules_open(s, OR_IP_MANAGEMENT));
+    /* Emptied lists (what clearing them in the dashboard leaves) are still open. */
+    json_object_set_new(s, OR_IPRULES_ALLOW_KEY, json_pack("{s:[], s:[]}", "client", "management"));
+    json_object_set_new(s, OR_IPRULES_BLOCK_KEY, json_pack("{s:[], s:[]}", "client", "management"));
+    CHECK(or_iprules_open(s, OR_IP_CLIENT));
+    /* A blocklist entry closes its scope only. */
+    json_object_set_new(s, OR_IPRULES_BLOCK_KEY,
+                        json_pack("{s:[s], s:[]}", "client", "10.0.0.0/8", "management"));
+    CHECK(!or_iprules_open(s, OR_IP_CLIENT));
+    CHECK(or_iprules_open(s, OR_IP_MANAGEMENT));
+    CHECK(or_iprules_check(s, OR_IP_CLIENT, "10.1.1.1", NULL) == OR_IP_BLOCKED);
+    json_object_del(s, OR_IPRULES_BLOCK_KEY);
+    /* An allowlist closes its scope (an unlisted or unparsable caller is refused). */
+    json_object_set_new(s, OR_IPRULES_ALLOW_KEY,
+                        json_pack("{s:[], s:[s]}", "client", "management", "127.0.0.1"));
+    CHECK(or_iprules_open(s, OR_IP_CLIENT));
+    CHECK(!or_iprules_open(s, OR_IP_MANAGEMENT));
+    CHECK(or_iprules_check(s, OR_IP_MANAGEMENT, "", NULL) == OR_IP_NOT_ALLOWED);
+    /* Any ban closes every scope, even one that has expired but is not swept yet. */
+    json_object_clear(s);
+    CHECK(or_iprules_ban("203.0.113.9", 1, NULL, NULL) == OR_OK);
+    CHECK(!or_iprules_open(s, OR_IP_CLIENT));
+    CHECK(!or_iprules_open(s, OR_IP_MANAGEMENT));
+    CHECK(or_iprules_check(s, OR_IP_CLIENT, "203.0.113.9", NULL) == OR_IP_BANNED);
+    fake_mono += 2000;
+    CHECK(!or_iprules_open(s, OR_IP_CLIENT));
+    CHECK(or_iprules_check(s, OR_IP_CLIENT, "203.0.113.9", NULL) == OR_IP_ALLOW);
+    CHECK(or_iprules_unban("203.0.113.9") == false); /* expired: swept, nothing to lift */
+    CHECK(or_iprules_open(s, OR_IP_CLIENT));
+    json_decref(s);
+    or_iprules_bans_reset();
+    or_clock_set(NULL);
+}
+
+/* The memo answers as or_iprules_open does, judges each settings object once, and sees new
+ * settings (a new object) at once; bans are read live. */
+static void test_open_memo(void)
+{
+    or_clock_source src = {mono, wall, NULL};
+    or_clock_set(&src);
+    or_iprules_bans_reset();
+    or_iprules_memo m = {0};
+    json_t *a = json_object();
+    CHECK(or_iprules_open_memo(&m, a, OR_IP_CLIENT));
+    CHECK(m.settings == a && a->refcount == 2); /* held: its address cannot be reused */
+    CHECK(or_iprules_open_memo(&m, a, OR_IP_MANAGEMENT));
+    /* The next snapshot's settings block clients: the next request must see it. */
+    json_t *b =
+        json_pack("{s:{s:[s], s:[]}}", OR_IPRULES_BLOCK_KEY, "client", "10.0.0.0/8", "management");
+    CHECK(!or_iprules_open_memo(&m, b, OR_IP_CLIENT));
+    CHECK(or_iprules_open_memo(&m, b, OR_IP_MANAGEMENT));
+    CHECK(m.settings == b && a->refcount == 1 && b->refcount == 2);
+    /* The one after lifts the list again, and adds a management allowlist. */
+    json_t *c =
+        json_pack("{s:{s:[], s:[s]}}", OR_IPRULES_ALLOW_KEY, "client", "management", "127.0.0.1");
+    CHECK(or_iprules_open_memo(&m, c, OR_IP_CLIENT));
+    CHECK(!or_iprules_open_memo(&m, c, OR_IP_MANAGEMENT));
+    /* A ban closes every scope while the memo still says open. */
+    CHECK(or_iprules_ban("203.0.113.9", 60, NULL, NULL) == OR_OK);
+    CHECK(!or_iprules_open_memo(&m, c, OR_IP_CLIENT));
+    or_iprules_bans_reset();
+    CHECK(or_iprules_open_memo(&m, c, OR_IP_CLIENT));
+    /* No settings at all: open, and nothing is held for them. */
+    CHECK(or_iprules_open_memo(&m, NULL, OR_IP_CLIENT));
+    or_iprules_memo_clear(&m);
+    CHECK(m.settings == NULL && c->refcount == 1);
+    or_iprules_memo_clear(&m); /* twice is harmless */
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    or_clock_set(NULL);
+}
+
 int main(void)
 {
     test_parse();
@@ -288,6 +376,8 @@ int main(void)
     test_validate();
     test_verdicts();
     test_client_addr();
+    test_open();
+    test_open_memo();
     test_bans();
     return check_done();
 }
