@@ -52,12 +52,62 @@ static span trimmed(const char *v)
     return s;
 }
 
-static span bearer(or_http_req *req)
+static span bearer_of(const char *h)
 {
-    const char *h = or_http_header(req, "authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return (span){NULL, 0};
     return trimmed(h + 7);
+}
+
+static span bearer(or_http_req *req)
+{
+    return bearer_of(or_http_header(req, "authorization"));
+}
+
+/* The headers a key may come in, in the order they count (the query's key= comes after). */
+enum { H_AUTHORIZATION, H_X_API_KEY, H_X_GOOG_API_KEY, NKEY_HEADERS };
+static const char *const key_headers[NKEY_HEADERS] = {"authorization", "x-api-key",
+                                                      "x-goog-api-key"};
+
+/* name equals lower (a lowercase ASCII header name) ignoring case; stops at the first byte that
+ * differs, where strcasecmp pays its locale setup on every call. */
+static bool name_is(const char *name, const char *lower)
+{
+    for (; *lower; name++, lower++) {
+        unsigned char c = (unsigned char)*name;
+        if ((c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) != (unsigned char)*lower)
+            return false;
+    }
+    return *name == '\0';
+}
+
+/* Which key header name is (NKEY_HEADERS: none). Their first and third letters tell them apart,
+ * so at most one name is compared in full: this runs for every header of every request. */
+static size_t key_header_of(const char *name)
+{
+    unsigned char c0 = (unsigned char)(name[0] | 0x20);
+    size_t k = NKEY_HEADERS;
+    if (c0 == 'a') {
+        k = H_AUTHORIZATION;
+    } else if (c0 == 'x' && name[1] == '-') {
+        unsigned char c2 = (unsigned char)(name[2] | 0x20);
+        k = c2 == 'a' ? H_X_API_KEY : c2 == 'g' ? H_X_GOOG_API_KEY : NKEY_HEADERS;
+    }
+    return k < NKEY_HEADERS && name_is(name, key_headers[k]) ? k : NKEY_HEADERS;
+}
+
+/* The first value of each key header, in one walk over the head: most requests carry none of
+ * them, and a lookup per name would walk the head three times to say so. */
+static void key_header_values(or_http_req *req, const char *v[NKEY_HEADERS])
+{
+    size_t n = or_http_header_count(req);
+    for (size_t i = 0; i < n; i++) {
+        const char *name, *value;
+        or_http_header_at(req, i, &name, &value);
+        size_t k = key_header_of(name);
+        if (k < NKEY_HEADERS && !v[k])
+            v[k] = value;
+    }
 }
 
 static span query_key(or_http_req *req)
@@ -76,8 +126,10 @@ static span query_key(or_http_req *req)
 /* Every place a client may put its key, in the order they count. */
 static size_t credentials(or_http_req *req, span out[4])
 {
-    span all[4] = {bearer(req), trimmed(or_http_header(req, "x-api-key")),
-                   trimmed(or_http_header(req, "x-goog-api-key")), query_key(req)};
+    const char *h[NKEY_HEADERS] = {NULL};
+    key_header_values(req, h);
+    span all[4] = {bearer_of(h[H_AUTHORIZATION]), trimmed(h[H_X_API_KEY]),
+                   trimmed(h[H_X_GOOG_API_KEY]), query_key(req)};
     size_t n = 0;
     for (size_t i = 0; i < 4; i++)
         if (all[i].p && all[i].len)
