@@ -1,5 +1,6 @@
 #include "gateway/routing.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,53 @@ typedef struct {
     uint32_t next; /* ring position */
 } latency_ring;
 
+/* ---- per-thread memo of the last key found in each map ---- */
+
+enum { M_RR, M_USED, M_LATENCY, M_STREAK, NMAPS };
+
+typedef struct {
+    uint64_t gen; /* the routing it was found in; 0 = empty */
+    void *slot;
+    char key[64]; /* longer keys are not remembered */
+} memo;
+
+static _Thread_local memo memos[NMAPS];
+static atomic_uint_fast64_t last_gen;
+
+static void *remember(const or_routing *r, size_t which, const char *key, void *slot)
+{
+    size_t n = strlen(key);
+    if (slot && n < sizeof memos[which].key) {
+        memcpy(memos[which].key, key, n + 1);
+        memos[which].gen = r->gen;
+        memos[which].slot = slot;
+    }
+    return slot;
+}
+
+static void *recalled(const or_routing *r, size_t which, const char *key)
+{
+    const memo *m = &memos[which];
+    return m->gen == r->gen && strcmp(m->key, key) == 0 ? m->slot : NULL;
+}
+
+/* or_keymap_get / or_keymap_put through the memo; the caller holds r->lock. */
+static void *map_get(or_routing *r, or_keymap *map, size_t which, const char *key)
+{
+    void *v = recalled(r, which, key);
+    return v ? v : remember(r, which, key, or_keymap_get(map, key));
+}
+
+static void *map_put(or_routing *r, or_keymap *map, size_t which, const char *key)
+{
+    void *v = recalled(r, which, key);
+    return v ? v : remember(r, which, key, or_keymap_put(map, key, NULL));
+}
+
 or_err or_routing_init(or_routing *r)
 {
     memset(r, 0, sizeof *r);
+    r->gen = atomic_fetch_add(&last_gen, 1) + 1;
     or_err e = or_resilience_init(&r->res);
     if (e != OR_OK)
         return e;
@@ -53,7 +98,7 @@ void or_routing_free(or_routing *r)
 void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms)
 {
     pthread_mutex_lock(&r->lock);
-    int64_t *v = or_keymap_put(&r->used, conn, NULL);
+    int64_t *v = map_put(r, &r->used, M_USED, conn);
     if (v)
         *v = now_ms;
     pthread_mutex_unlock(&r->lock);
@@ -62,7 +107,7 @@ void or_routing_touch(or_routing *r, const char *conn, int64_t now_ms)
 void or_routing_latency(or_routing *r, const char *provider, uint32_t ms)
 {
     pthread_mutex_lock(&r->lock);
-    latency_ring *ring = or_keymap_put(&r->latency, provider, NULL);
+    latency_ring *ring = map_put(r, &r->latency, M_LATENCY, provider);
     if (ring) {
         ring->ms[ring->next] = ms;
         ring->next = (ring->next + 1) % LATENCY_SAMPLES;
@@ -113,13 +158,13 @@ or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const ch
     /* One lock round for everything the account pick reads (a concurrent pick lands either
      * side of the whole read). */
     pthread_mutex_lock(&r->lock);
-    const streak *st = or_keymap_get(&r->streak, provider);
+    const streak *st = map_get(r, &r->streak, M_STREAK, provider);
     for (size_t i = 0; i < n; i++) {
-        const int64_t *v = or_keymap_get(&r->used, conns[i]);
+        const int64_t *v = map_get(r, &r->used, M_USED, conns[i]);
         last_used[i] = v ? *v : 0;
         streaks[i] = st && strcmp(st->conn, conns[i]) == 0 ? st->count : 0;
     }
-    or_account_rr *rr = or_keymap_put(&r->rr, provider, NULL);
+    or_account_rr *rr = map_put(r, &r->rr, M_RR, provider);
     pthread_mutex_unlock(&r->lock);
     return rr;
 }
@@ -127,7 +172,7 @@ or_account_rr *or_routing_accounts(or_routing *r, const char *provider, const ch
 void or_routing_picked(or_routing *r, const char *provider, const char *conn)
 {
     pthread_mutex_lock(&r->lock);
-    streak *st = or_keymap_put(&r->streak, provider, NULL);
+    streak *st = map_put(r, &r->streak, M_STREAK, provider);
     if (st) {
         if (strcmp(st->conn, conn) == 0) {
             st->count++;

@@ -4,7 +4,11 @@
  * account strategies' memory (round-robin position per provider, last use per connection).
  *
  * Created once by main() before the server starts, freed after it stops. Every call is
- * thread-safe (workers share it); each lock is held for lookups only.
+ * thread-safe (workers share it); each lock is held for lookups only. Each thread remembers,
+ * per map, the last key it found and where its value lives (map entries never move and are
+ * only freed with the whole routing), so a worker that keeps routing to the same provider and
+ * account compares a key instead of hashing it; gen tells one routing from a later one made at
+ * the same address.
  */
 #ifndef OR_GATEWAY_ROUTING_H
 #define OR_GATEWAY_ROUTING_H
@@ -18,6 +22,7 @@
 #include <pthread.h>
 
 typedef struct or_routing {
+    uint64_t gen; /* unique per or_routing_init in the process */
     or_resilience res;
     or_route_state *plans;
     pthread_mutex_t lock; /* guards the four maps below */
