@@ -87,6 +87,8 @@ struct or_up_req {
     bool sent_once;
 
     uv_timer_t timer;
+    uint64_t armed_for; /* loop time the timer is set to fire at, while armed */
+    bool armed;
     phase ph;
     unsigned connect_ms, first_byte_ms, idle_ms;
     uint64_t started, phase_at, last_byte, deadline_total;
@@ -326,6 +328,7 @@ static void finish(or_up_req *r, or_up_result res, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void on_timer(uv_timer_t *t);
+static void start_timer(or_up_req *r, uint64_t due);
 
 /* Calls on_done (on_head first for a success whose head is still held) and lets r go. */
 static void report(or_up_req *r)
@@ -360,7 +363,7 @@ static void finish(or_up_req *r, or_up_result res, const char *fmt, ...)
                         llhttp_should_keep_alive(&r->parser));
     if (r->u->api_depth > 0) { /* inside start/pause/resume/cancel: on the next tick */
         r->ph = PH_FINISH;
-        uv_timer_start(&r->timer, on_timer, 0, 0);
+        start_timer(r, 0);
         return;
     }
     report(r);
@@ -382,17 +385,26 @@ static uint64_t phase_limit(const or_up_req *r)
     }
 }
 
+static void start_timer(or_up_req *r, uint64_t due)
+{
+    uint64_t now = uv_now(r->u->loop);
+    uv_timer_start(&r->timer, on_timer, due > now ? due - now : 0, 0);
+    r->armed = true;
+    r->armed_for = due;
+}
+
+/* Sets the timer for the current phase's deadline. It is only restarted when that comes
+ * before the one it is armed for (a heap removal and insertion each time): the first byte
+ * moves the deadline later, so a request normally starts it once. Firing early, on_timer
+ * finds the deadline not reached and arms again for it. */
 static void arm(or_up_req *r)
 {
     uint64_t due = phase_limit(r);
     if (r->deadline_total && r->deadline_total < due)
         due = r->deadline_total;
-    if (due == UINT64_MAX) {
-        uv_timer_stop(&r->timer);
+    if (due == UINT64_MAX || (r->armed && r->armed_for <= due))
         return;
-    }
-    uint64_t now = uv_now(r->u->loop);
-    uv_timer_start(&r->timer, on_timer, due > now ? due - now : 0, 0);
+    start_timer(r, due);
 }
 
 static void enter(or_up_req *r, phase ph)
@@ -406,6 +418,7 @@ static void on_timer(uv_timer_t *t)
 {
     or_up_req *r = t->data;
     uint64_t now = uv_now(r->u->loop);
+    r->armed = false;
     if (r->ph == PH_FINISH) {
         report(r);
         return;

@@ -859,6 +859,18 @@ static void test_timeouts(or_upstream *u)
     CHECK(t.nhead == 0); /* no body went out: on_head withheld, the caller may retry */
     tc_fini(&t);
 
+    /* The first byte moves the deadline later than the timer is set for: it fires early,
+     * finds the silence limit not reached, and must arm again for it. */
+    tc_init(&t, u);
+    rq = post("/sse/3/400");
+    rq.first_byte_ms = 100;
+    rq.idle_ms = 250;
+    start(&t, &rq);
+    CHECK(run_until(&t.done, 3000));
+    CHECK(t.res == OR_UP_ETIMEOUT);
+    CHECK_STR(t.detail, "no data for 250 ms");
+    tc_fini(&t);
+
     tc_init(&t, u);
     rq = post("/hang");
     rq.total_ms = 150;
