@@ -3,6 +3,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/json_scan.h"
+#include "json_strings_check.h"
 #include "core/rand.h"
 
 #include <stdlib.h>
@@ -196,6 +197,7 @@ int main(void)
     test_buf();
     test_json_scan();
     test_json_members();
+    check_string_scanning();
     test_clock_and_ids();
     return check_done();
 }
