@@ -561,6 +561,11 @@ void or_retry_after_header(or_retry_after *ra, const char *name, const char *val
 {
     if (!name || !value)
         return;
+    /* Every name in the table begins with r, x or a: the usual headers (server, date,
+     * content-*) stop here without a walk over the table. */
+    char c0 = lower(name[0]);
+    if (c0 != 'r' && c0 != 'x' && c0 != 'a')
+        return;
     size_t nlen = strlen(name);
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
         if (headers[i].len != nlen || !ci_prefix(name, nlen, headers[i].name))
