@@ -41,20 +41,30 @@ static int64_t raw_int(const char *p, const char *end)
 }
 
 /* Where each count sits: a member of usage, or of an object member of usage (parent). */
+typedef struct {
+    const char *s;
+    size_t len;
+} name;
+#define NAME(lit)                                                                                  \
+    {                                                                                              \
+        lit, sizeof lit - 1                                                                        \
+    }
+
 static const struct {
-    const char *parent, *key;
+    name parent, key; /* parent.s NULL: a member of usage itself */
     size_t off;
 } counts[] = {
-    {NULL, "prompt_tokens", offsetof(or_usage_row, tokens_in)},
-    {NULL, "completion_tokens", offsetof(or_usage_row, tokens_out)},
-    {"prompt_tokens_details", "cached_tokens", offsetof(or_usage_row, tokens_cached)},
-    {"completion_tokens_details", "reasoning_tokens", offsetof(or_usage_row, tokens_reasoning)},
+    {{NULL, 0}, NAME("prompt_tokens"), offsetof(or_usage_row, tokens_in)},
+    {{NULL, 0}, NAME("completion_tokens"), offsetof(or_usage_row, tokens_out)},
+    {NAME("prompt_tokens_details"), NAME("cached_tokens"), offsetof(or_usage_row, tokens_cached)},
+    {NAME("completion_tokens_details"), NAME("reasoning_tokens"),
+     offsetof(or_usage_row, tokens_reasoning)},
 };
 #define NCOUNTS (sizeof counts / sizeof *counts)
 
-static bool key_is(const or_json_member *m, const char *key)
+static bool key_is(const or_json_member *m, name key)
 {
-    return key && strlen(key) == m->key_len && memcmp(m->key, key, m->key_len) == 0;
+    return key.len == m->key_len && memcmp(m->key, key.s, key.len) == 0;
 }
 
 static int64_t *count_field(or_usage_row *row, size_t k)
@@ -74,7 +84,7 @@ bool or_usage_from_openai_json(const char *json, size_t len, or_usage_row *row)
     unsigned seen = 0;
     while (or_json_iter_next(&it, &m)) {
         for (size_t k = 0; k < NCOUNTS; k++) {
-            bool top = counts[k].parent == NULL;
+            bool top = counts[k].parent.s == NULL;
             if ((seen & 1u << k) || !key_is(&m, top ? counts[k].key : counts[k].parent))
                 continue;
             seen |= 1u << k;
@@ -82,7 +92,7 @@ bool or_usage_from_openai_json(const char *json, size_t len, or_usage_row *row)
             if (top)
                 *count_field(row, k) = raw_int(json + m.start, json + m.end);
             else if (json[m.start] == '{' &&
-                     or_json_find_member(json + m.start, m.end - m.start, counts[k].key, &a, &b))
+                     or_json_find_member(json + m.start, m.end - m.start, counts[k].key.s, &a, &b))
                 *count_field(row, k) = raw_int(json + m.start + a, json + m.start + b);
         }
     }
