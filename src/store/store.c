@@ -68,7 +68,7 @@ struct or_store {
     unsigned char *key; /* sodium_malloc'd; read-only after open */
     /* Writer-thread only (after open): */
     sqlite3 *db;
-    sqlite3_stmt *usage_ins;
+    or_store_usage_ins usage_ins;
     row_vec spare;
     uint64_t snap_version;
     pthread_t writer;
@@ -190,7 +190,7 @@ static bool changes_config(const job *j)
 static void write_usage(or_store *s, const row_vec *batch)
 {
     or_errbuf eb = {{0}};
-    if (or_store_db_usage_write(s->db, s->usage_ins, batch->rows, batch->len, &eb) != OR_OK)
+    if (or_store_db_usage_write(s->db, &s->usage_ins, batch->rows, batch->len, &eb) != OR_OK)
         or_log_error("store: lost %zu usage rows: %s", batch->len, eb.msg);
 }
 
@@ -370,7 +370,7 @@ or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb)
     if ((rc = mkdir_p(data_dir, eb)) != OR_OK ||
         (rc = or_store_key_load(data_dir, &s->key, eb)) != OR_OK ||
         (rc = or_store_db_open(db_path, &s->db, eb)) != OR_OK ||
-        (rc = or_store_db_usage_prepare(s->db, &s->usage_ins, eb)) != OR_OK ||
+        (rc = or_store_db_usage_prepare_all(s->db, &s->usage_ins, eb)) != OR_OK ||
         (rc = rebuild_snapshot(s, eb)) != OR_OK ||
         (rc = or_ckpt_start(db_path, s->db, &s->ckpt, eb)) != OR_OK || /* before the writer runs */
         (rc = start_writer(s, eb)) != OR_OK)
@@ -401,8 +401,7 @@ void or_store_close(or_store *s)
     if (dropped)
         or_log_warn("store: %llu usage rows were dropped (queue full)",
                     (unsigned long long)dropped);
-    if (s->usage_ins)
-        sqlite3_finalize(s->usage_ins);
+    or_store_db_usage_finalize(&s->usage_ins);
     or_store_db_close(s->db);
     or_store_key_free(s->key);
     or_snapshot_release(s->snap);

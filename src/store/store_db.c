@@ -334,69 +334,140 @@ out:
 
 /* ---- usage ---- */
 
-or_err or_store_db_usage_prepare(sqlite3 *db, sqlite3_stmt **out, or_errbuf *eb)
-{
-    static const char sql[] =
-        "INSERT INTO usage(ts, request_id, provider, model, connection_id, api_key_id, endpoint,"
-        " status, tokens_in, tokens_out, tokens_cached, tokens_reasoning, latency_ms, ttft_ms,"
-        " stream, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-        " ?15, ?16)";
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK)
-        return db_fail(eb, db, "prepare usage insert");
-    return OR_OK;
-}
-
-#define BIND_FIXED(st, idx, field) bind_fixed(st, idx, field, sizeof field)
-
-static int usage_insert(sqlite3_stmt *st, const or_usage_row *r)
-{
-    sqlite3_bind_int64(st, 1, r->ts_ms);
-    BIND_FIXED(st, 2, r->request_id);
-    BIND_FIXED(st, 3, r->provider);
-    BIND_FIXED(st, 4, r->model);
-    BIND_FIXED(st, 5, r->connection_id);
-    BIND_FIXED(st, 6, r->api_key_id);
-    BIND_FIXED(st, 7, r->endpoint);
-    sqlite3_bind_int(st, 8, r->status);
-    sqlite3_bind_int64(st, 9, r->tokens_in);
-    sqlite3_bind_int64(st, 10, r->tokens_out);
-    sqlite3_bind_int64(st, 11, r->tokens_cached);
-    sqlite3_bind_int64(st, 12, r->tokens_reasoning);
-    sqlite3_bind_int64(st, 13, r->latency_ms);
-    sqlite3_bind_int64(st, 14, r->ttft_ms);
-    sqlite3_bind_int(st, 15, r->stream ? 1 : 0);
-    BIND_FIXED(st, 16, r->error);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc;
-}
+#define USAGE_COLS 16
+#define USAGE_INSERT_HEAD                                                                          \
+    "INSERT INTO usage(ts, request_id, provider, model, connection_id, api_key_id, endpoint,"      \
+    " status, tokens_in, tokens_out, tokens_cached, tokens_reasoning, latency_ms, ttft_ms,"        \
+    " stream, error) VALUES"
+#define USAGE_VALUES_ONE "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 
 enum {
     USAGE_SLICE_ROWS = 32,        /* ≈ 0.1 ms of inserts */
     USAGE_SLICED_BATCH_MAX = 512, /* rows per 20 ms group commit: ≈ 25k requests/s */
 };
 
-or_err or_store_db_usage_write(sqlite3 *db, sqlite3_stmt *ins, const or_usage_row *rows, size_t n,
-                               or_errbuf *eb)
+#define USAGE_GROUP_MAX (1 << (OR_STORE_USAGE_SIZES - 1))
+_Static_assert(USAGE_SLICE_ROWS % USAGE_GROUP_MAX == 0,
+               "a group must not straddle a light-load slice boundary");
+_Static_assert((USAGE_GROUP_MAX * USAGE_COLS) <= 999, "SQLite's historical parameter limit");
+
+static or_err usage_prepare_rows(sqlite3 *db, int rows, sqlite3_stmt **out, or_errbuf *eb)
+{
+    char sql[sizeof USAGE_INSERT_HEAD + USAGE_GROUP_MAX * sizeof USAGE_VALUES_ONE];
+    size_t len = sizeof USAGE_INSERT_HEAD - 1;
+    memcpy(sql, USAGE_INSERT_HEAD, len);
+    for (int i = 0; i < rows; i++) {
+        if (i)
+            sql[len++] = ',';
+        memcpy(sql + len, USAGE_VALUES_ONE, sizeof USAGE_VALUES_ONE - 1);
+        len += sizeof USAGE_VALUES_ONE - 1;
+    }
+    if (sqlite3_prepare_v3(db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK)
+        return db_fail(eb, db, "prepare usage insert");
+    return OR_OK;
+}
+
+or_err or_store_db_usage_prepare(sqlite3 *db, sqlite3_stmt **out, or_errbuf *eb)
+{
+    return usage_prepare_rows(db, 1, out, eb);
+}
+
+or_err or_store_db_usage_prepare_all(sqlite3 *db, or_store_usage_ins *out, or_errbuf *eb)
+{
+    or_err rc = OR_OK;
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < OR_STORE_USAGE_SIZES && rc == OR_OK; k++)
+        rc = usage_prepare_rows(db, 1 << k, &out->ins[k], eb);
+    if (rc != OR_OK)
+        or_store_db_usage_finalize(out);
+    return rc;
+}
+
+void or_store_db_usage_finalize(or_store_usage_ins *ins)
+{
+    for (int k = 0; k < OR_STORE_USAGE_SIZES; k++) {
+        sqlite3_finalize(ins->ins[k]); /* NULL is a no-op */
+        ins->ins[k] = NULL;
+    }
+}
+
+#define BIND_FIXED(st, idx, field) bind_fixed(st, idx, field, sizeof field)
+
+/* Every parameter is bound for every row, so nothing from the previous row survives and
+ * sqlite3_clear_bindings is not needed. Text is bound SQLITE_STATIC: the rows outlive the step. */
+static void usage_bind(sqlite3_stmt *st, int base, const or_usage_row *r)
+{
+    sqlite3_bind_int64(st, base + 1, r->ts_ms);
+    BIND_FIXED(st, base + 2, r->request_id);
+    BIND_FIXED(st, base + 3, r->provider);
+    BIND_FIXED(st, base + 4, r->model);
+    BIND_FIXED(st, base + 5, r->connection_id);
+    BIND_FIXED(st, base + 6, r->api_key_id);
+    BIND_FIXED(st, base + 7, r->endpoint);
+    sqlite3_bind_int(st, base + 8, r->status);
+    sqlite3_bind_int64(st, base + 9, r->tokens_in);
+    sqlite3_bind_int64(st, base + 10, r->tokens_out);
+    sqlite3_bind_int64(st, base + 11, r->tokens_cached);
+    sqlite3_bind_int64(st, base + 12, r->tokens_reasoning);
+    sqlite3_bind_int64(st, base + 13, r->latency_ms);
+    sqlite3_bind_int64(st, base + 14, r->ttft_ms);
+    sqlite3_bind_int(st, base + 15, r->stream ? 1 : 0);
+    BIND_FIXED(st, base + 16, r->error);
+}
+
+/* rows[0..n) in one statement of n rows (a power of two); the statement's rows are all written
+ * or none is (a failed statement is rolled back). */
+static bool usage_insert_group(sqlite3_stmt *st, const or_usage_row *rows, int n)
+{
+    for (int k = 0; k < n; k++)
+        usage_bind(st, k * USAGE_COLS, &rows[k]);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}
+
+/* Writes the largest power-of-two group that fits in n; returns how many rows it consumed.
+ * One statement pays the statement setup (transaction check, cursor opens, halt, reset) for
+ * the whole group. Groups shrink along a batch, so a batch of n rows takes at most
+ * n / USAGE_GROUP_MAX + OR_STORE_USAGE_SIZES - 1 statements, and a group starts at a multiple
+ * of its size (it never straddles a slice). A group that fails is retried row by row, so one
+ * bad row costs only itself, as with single inserts. */
+static size_t usage_insert_some(sqlite3 *db, const or_store_usage_ins *ins,
+                                const or_usage_row *rows, size_t n, size_t *failed)
+{
+    int k = OR_STORE_USAGE_SIZES - 1;
+    while ((size_t)1 << k > n)
+        k--;
+    int size = 1 << k;
+    if (usage_insert_group(ins->ins[k], rows, size))
+        return (size_t)size;
+    for (int i = 0; i < size; i++) {
+        if ((size == 1 || !usage_insert_group(ins->ins[0], &rows[i], 1)) && (*failed)++ == 0)
+            or_log_error("store: usage insert: %s", sqlite3_errmsg(db));
+    }
+    return (size_t)size;
+}
+
+or_err or_store_db_usage_write(sqlite3 *db, const or_store_usage_ins *ins, const or_usage_row *rows,
+                               size_t n, or_errbuf *eb)
 {
     size_t failed = 0;
     or_err rc = exec(db, "BEGIN", eb);
     if (rc != OR_OK)
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (usage_insert(ins, &rows[i]) != SQLITE_DONE && failed++ == 0)
-            or_log_error("store: usage insert: %s", sqlite3_errmsg(db));
+    for (size_t i = 0; i < n;) {
+        size_t next = i + usage_insert_some(db, ins, rows + i, n - i, &failed);
         /* A thread that mostly sleeps is favoured by the scheduler: a request worker woken on
          * this core would wait for the whole batch (that was the concurrency-1 p99 tail).
          * So, under light load (a small batch), sleep between slices: sched_yield does not
          * help (we would be picked again), a real sleep does. Under heavy load (a big batch)
          * each request already waits in queues far longer, and the sleeps' context switches
          * cost ~10% throughput (measured), so the batch runs through. */
-        if (n < USAGE_SLICED_BATCH_MAX && (i + 1) % USAGE_SLICE_ROWS == 0) {
+        if (n < USAGE_SLICED_BATCH_MAX && next / USAGE_SLICE_ROWS > i / USAGE_SLICE_ROWS) {
             struct timespec pause = {0, 1000};
             nanosleep(&pause, NULL);
         }
+        i = next;
     }
     rc = exec(db, "COMMIT", eb);
     if (rc != OR_OK) {
