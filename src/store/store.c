@@ -68,7 +68,7 @@ struct or_store {
     unsigned char *key; /* sodium_malloc'd; read-only after open */
     /* Writer-thread only (after open): */
     sqlite3 *db;
-    or_store_usage_ins usage_ins;
+    or_store_usage_stmts usage_ins;
     row_vec spare;
     uint64_t snap_version;
     pthread_t writer;

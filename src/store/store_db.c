@@ -372,23 +372,31 @@ or_err or_store_db_usage_prepare(sqlite3 *db, sqlite3_stmt **out, or_errbuf *eb)
     return usage_prepare_rows(db, 1, out, eb);
 }
 
-or_err or_store_db_usage_prepare_all(sqlite3 *db, or_store_usage_ins *out, or_errbuf *eb)
+or_err or_store_db_usage_prepare_all(sqlite3 *db, or_store_usage_stmts *out, or_errbuf *eb)
 {
     or_err rc = OR_OK;
     memset(out, 0, sizeof *out);
     for (int k = 0; k < OR_STORE_USAGE_SIZES && rc == OR_OK; k++)
         rc = usage_prepare_rows(db, 1 << k, &out->ins[k], eb);
+    if (rc == OR_OK && (sqlite3_prepare_v3(db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &out->begin,
+                                           NULL) != SQLITE_OK ||
+                        sqlite3_prepare_v3(db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+                                           &out->commit, NULL) != SQLITE_OK))
+        rc = db_fail(eb, db, "prepare usage transaction");
     if (rc != OR_OK)
         or_store_db_usage_finalize(out);
     return rc;
 }
 
-void or_store_db_usage_finalize(or_store_usage_ins *ins)
+void or_store_db_usage_finalize(or_store_usage_stmts *ins)
 {
     for (int k = 0; k < OR_STORE_USAGE_SIZES; k++) {
         sqlite3_finalize(ins->ins[k]); /* NULL is a no-op */
         ins->ins[k] = NULL;
     }
+    sqlite3_finalize(ins->begin);
+    sqlite3_finalize(ins->commit);
+    ins->begin = ins->commit = NULL;
 }
 
 #define BIND_FIXED(st, idx, field) bind_fixed(st, idx, field, sizeof field)
@@ -432,7 +440,7 @@ static bool usage_insert_group(sqlite3_stmt *st, const or_usage_row *rows, int n
  * n / USAGE_GROUP_MAX + OR_STORE_USAGE_SIZES - 1 statements, and a group starts at a multiple
  * of its size (it never straddles a slice). A group that fails is retried row by row, so one
  * bad row costs only itself, as with single inserts. */
-static size_t usage_insert_some(sqlite3 *db, const or_store_usage_ins *ins,
+static size_t usage_insert_some(sqlite3 *db, const or_store_usage_stmts *ins,
                                 const or_usage_row *rows, size_t n, size_t *failed)
 {
     int k = OR_STORE_USAGE_SIZES - 1;
@@ -448,11 +456,19 @@ static size_t usage_insert_some(sqlite3 *db, const or_store_usage_ins *ins,
     return (size_t)size;
 }
 
-or_err or_store_db_usage_write(sqlite3 *db, const or_store_usage_ins *ins, const or_usage_row *rows,
-                               size_t n, or_errbuf *eb)
+/* Runs a prepared statement that returns no rows, leaving it ready for the next time. */
+static or_err run_once(sqlite3 *db, sqlite3_stmt *st, const char *what, or_errbuf *eb)
+{
+    or_err rc = sqlite3_step(st) == SQLITE_DONE ? OR_OK : db_fail(eb, db, what);
+    sqlite3_reset(st);
+    return rc;
+}
+
+or_err or_store_db_usage_write(sqlite3 *db, const or_store_usage_stmts *ins,
+                               const or_usage_row *rows, size_t n, or_errbuf *eb)
 {
     size_t failed = 0;
-    or_err rc = exec(db, "BEGIN", eb);
+    or_err rc = run_once(db, ins->begin, "BEGIN", eb);
     if (rc != OR_OK)
         goto out;
     for (size_t i = 0; i < n;) {
@@ -469,7 +485,7 @@ or_err or_store_db_usage_write(sqlite3 *db, const or_store_usage_ins *ins, const
         }
         i = next;
     }
-    rc = exec(db, "COMMIT", eb);
+    rc = run_once(db, ins->commit, "COMMIT", eb);
     if (rc != OR_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         goto out;

@@ -30,23 +30,25 @@ or_err or_store_db_conn_set_status(sqlite3 *db, const char *id, const char *test
 /* value NULL deletes the setting. */
 or_err or_store_db_setting_set(sqlite3 *db, const char *key, json_t *value, or_errbuf *eb);
 
-/* The writer's usage inserts: ins[k] inserts 2^k rows in one statement (VALUES repeated), so a
- * batch pays statement overhead per group rather than per row. */
+/* The writer's usage statements, prepared once: ins[k] inserts 2^k rows in one statement
+ * (VALUES repeated), so a batch pays statement overhead per group rather than per row; begin
+ * and commit spare parsing the transaction's bounds for every batch. */
 #define OR_STORE_USAGE_SIZES 6 /* 1 .. 32 rows */
 typedef struct {
     sqlite3_stmt *ins[OR_STORE_USAGE_SIZES];
-} or_store_usage_ins;
+    sqlite3_stmt *begin, *commit;
+} or_store_usage_stmts;
 
 /* The single-row usage insert (the backup module prepares it to check that an imported usage
  * table matches). */
 or_err or_store_db_usage_prepare(sqlite3 *db, sqlite3_stmt **out, or_errbuf *eb);
 /* Prepares every size, once, on the writer's connection; on failure none is left. */
-or_err or_store_db_usage_prepare_all(sqlite3 *db, or_store_usage_ins *out, or_errbuf *eb);
-void or_store_db_usage_finalize(or_store_usage_ins *ins); /* idempotent */
+or_err or_store_db_usage_prepare_all(sqlite3 *db, or_store_usage_stmts *out, or_errbuf *eb);
+void or_store_db_usage_finalize(or_store_usage_stmts *ins); /* idempotent */
 /* Writes rows in one transaction. Rows are read until the call returns (text is bound without a
  * copy). */
-or_err or_store_db_usage_write(sqlite3 *db, const or_store_usage_ins *ins, const or_usage_row *rows,
-                               size_t n, or_errbuf *eb);
+or_err or_store_db_usage_write(sqlite3 *db, const or_store_usage_stmts *ins,
+                               const or_usage_row *rows, size_t n, or_errbuf *eb);
 
 /* A new snapshot (refs = 1) read from the tables; api keys are unsealed with key. */
 or_err or_store_db_snapshot_load(sqlite3 *db, const unsigned char *key, or_snapshot **out,

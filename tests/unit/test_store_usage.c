@@ -72,12 +72,15 @@ static int text_matches(sqlite3_stmt *st, int col, const char *field, size_t cap
 
 #define TEXT_OK(st, col, field) text_matches(st, col, field, sizeof field)
 
-/* Reads every usage row in insertion order and compares it with make_row(ids[k]); returns how
- * many rows were read. */
-static size_t check_rows(sqlite3 *db, const int *ids, size_t want)
+/* Reads every usage row of the database at path in insertion order, through a connection of its
+ * own (so only committed rows count), and compares it with make_row(ids[k]); returns how many
+ * rows were read. */
+static size_t check_rows(const char *path, const int *ids, size_t want)
 {
+    sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     size_t k = 0, bad = 0;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     CHECK(sqlite3_prepare_v2(db,
                              "SELECT ts, request_id, provider, model, connection_id, api_key_id,"
                              " endpoint, status, tokens_in, tokens_out, tokens_cached,"
@@ -111,15 +114,16 @@ static size_t check_rows(sqlite3 *db, const int *ids, size_t want)
     }
     CHECK(bad == 0);
     sqlite3_finalize(st);
+    sqlite3_close(db);
     return k;
 }
 
-static sqlite3 *open_fresh(const char *name, or_store_usage_ins *ins)
+/* path receives the database's path (256 bytes). */
+static sqlite3 *open_fresh(const char *name, char *path, or_store_usage_stmts *ins)
 {
-    char path[256];
     sqlite3 *db = NULL;
     or_errbuf eb = {{0}};
-    snprintf(path, sizeof path, "%s/%s", root, name);
+    snprintf(path, 256, "%s/%s", root, name);
     CHECK(or_store_db_open(path, &db, &eb) == OR_OK);
     CHECK(db && or_store_db_usage_prepare_all(db, ins, &eb) == OR_OK);
     return db;
@@ -132,9 +136,10 @@ static void test_batches(void)
     enum { TOTAL = 70 * 71 / 2 + 1000 + 511 };
     static or_usage_row rows[1000];
     static int ids[TOTAL];
-    or_store_usage_ins ins;
+    or_store_usage_stmts ins;
     or_errbuf eb = {{0}};
-    sqlite3 *db = open_fresh("batches.sqlite", &ins);
+    char path[256];
+    sqlite3 *db = open_fresh("batches.sqlite", path, &ins);
     size_t written = 0;
     for (int n = 0; n <= 70; n++) {
         for (int j = 0; j < n; j++) {
@@ -154,7 +159,7 @@ static void test_batches(void)
         written += (size_t)big[b];
     }
     CHECK(written == TOTAL);
-    CHECK(check_rows(db, ids, written) == written);
+    CHECK(check_rows(path, ids, written) == written);
     or_store_db_usage_finalize(&ins);
     or_store_db_usage_finalize(&ins); /* idempotent */
     or_store_db_close(db);
@@ -167,9 +172,10 @@ static void test_bad_row(void)
     enum { N = 77, BAD = 41 }; /* rows 32..63 form one group of 32 */
     or_usage_row rows[N];
     int ids[N];
-    or_store_usage_ins ins;
+    or_store_usage_stmts ins;
     or_errbuf eb = {{0}};
-    sqlite3 *db = open_fresh("bad.sqlite", &ins);
+    char path[256];
+    sqlite3 *db = open_fresh("bad.sqlite", path, &ins);
     CHECK(sqlite3_exec(db,
                        "CREATE TRIGGER refuse BEFORE INSERT ON usage"
                        " WHEN NEW.request_id = 'req-41' BEGIN SELECT RAISE(ABORT, 'no'); END",
@@ -181,7 +187,7 @@ static void test_bad_row(void)
             ids[k++] = i;
     }
     CHECK(or_store_db_usage_write(db, &ins, rows, N, &eb) == OR_OK);
-    CHECK(check_rows(db, ids, k) == k);
+    CHECK(check_rows(path, ids, k) == k);
     or_store_db_usage_finalize(&ins);
     or_store_db_close(db);
 }
@@ -206,15 +212,11 @@ static void test_through_store(void)
         if (i % 97 == 0)
             or_store_flush(s); /* cut the queue into uneven batches */
     }
-    or_store_flush(s);
-    or_store_close(s);
-
+    or_store_flush(s); /* committed: visible to another connection while the store is open */
     char path[192];
-    sqlite3 *db = NULL;
     snprintf(path, sizeof path, "%s/storage.sqlite", dir);
-    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK(check_rows(db, ids, N) == N);
-    sqlite3_close(db);
+    CHECK(check_rows(path, ids, N) == N);
+    or_store_close(s);
 }
 
 int main(void)
