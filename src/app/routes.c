@@ -6,6 +6,7 @@
 #include "admin/custom_models.h"
 #include "admin/ipaccess.h"
 #include "admin/keys.h"
+#include "gateway/relay.h"
 #include "admin/logs.h"
 #include "admin/nodes.h"
 #include "admin/ops_api.h"
@@ -280,6 +281,7 @@ static void worker_fini(or_http_worker *w, void *wdata, void *appv)
     or_worker_ctx *wc = wdata;
     if (!wc)
         return;
+    or_relay_worker_fini(wc);
     or_upstream_free(wc->up);
     free(wc);
 }

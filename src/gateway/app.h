@@ -39,6 +39,7 @@ typedef struct or_worker_ctx {
     or_app *app;
     or_upstream *up;
     or_http_worker *w;
+    struct relay *spare_relay; /* relay.c: the last finished relay, reused by the next */
 } or_worker_ctx;
 
 or_worker_ctx *or_worker_of(or_http_req *req);

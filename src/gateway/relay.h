@@ -33,6 +33,9 @@ typedef struct {
  * request now or later. */
 void or_relay_start(or_http_req *req, or_app *app, json_t *body, const or_relay_opts *o);
 
+/* Frees what the relay keeps per worker for reuse; at the worker's end, on its thread. */
+void or_relay_worker_fini(or_worker_ctx *wc);
+
 /* Replies with an error in the given client format ({status, error_type, message} IR error). */
 void or_relay_reply_error(or_http_req *req, or_format client, int status, const char *code,
                           const char *extra_headers, const char *fmt, ...)

@@ -35,7 +35,8 @@ typedef struct {
 struct relay {
     /* ---- the request ---- */
     or_http_req *req;
-    or_ops_req ops; /* what ops/ needs from req, copied at start: record() may outlive req */
+    or_worker_ctx *wc; /* the worker it runs on (req may be gone before the relay ends) */
+    or_ops_req ops;    /* what ops/ needs from req, copied at start: record() may outlive req */
     or_app *app;
     or_routing *rt;
     const or_fmt *cf;

@@ -9,6 +9,7 @@
 #include "http/internal.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/park.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +18,6 @@
 #define PENDING_MAX (256 * 1024) /* pipelined bytes kept while a response is in progress */
 #define READ_CHUNK (64 * 1024)
 #define SPARE_BUF_MAX (16 * 1024) /* a recycled request keeps buffers up to this size */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define OR_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OR_ASAN 1
-#endif
-#endif
-#ifdef OR_ASAN
-#include <sanitizer/asan_interface.h>
-#define PARK(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPARK(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define PARK(p, n) ((void)(p), (void)(n))
-#define UNPARK(p, n) ((void)(p), (void)(n))
-#endif
 
 static const or_http_limits *limits_of(conn *c)
 {
@@ -68,9 +53,9 @@ static void park_owned(or_http_req *r, bool park)
         if (!owned[i].p)
             continue;
         if (park)
-            PARK(owned[i].p, owned[i].n);
+            OR_PARK(owned[i].p, owned[i].n);
         else
-            UNPARK(owned[i].p, owned[i].n);
+            OR_UNPARK(owned[i].p, owned[i].n);
     }
 }
 
@@ -80,7 +65,7 @@ static or_http_req *req_new(conn *c)
     or_http_req *r = c->spare;
     if (r) {
         c->spare = NULL;
-        UNPARK(r, sizeof *r);
+        OR_UNPARK(r, sizeof *r);
         park_owned(r, false);
         or_http_req keep = *r;
         memset(r, 0, sizeof *r);
@@ -115,7 +100,7 @@ static void req_park(conn *c, or_http_req *r)
     }
     c->spare = r;
     park_owned(r, true);
-    PARK(r, sizeof *r);
+    OR_PARK(r, sizeof *r);
 }
 
 static void req_spare_free(conn *c)
@@ -124,7 +109,7 @@ static void req_spare_free(conn *c)
     if (!r)
         return;
     c->spare = NULL;
-    UNPARK(r, sizeof *r);
+    OR_UNPARK(r, sizeof *r);
     park_owned(r, false);
     or_http__req_free(r);
 }
