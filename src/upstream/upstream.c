@@ -22,6 +22,7 @@
 #include "upstream/upstream.h"
 
 #include "core/buf.h"
+#include "core/park.h"
 #include "upstream/conn.h"
 #include "upstream/tls.h"
 #include "upstream/url.h"
@@ -79,7 +80,6 @@ struct or_up_req {
     or_url *proxy; /* parsed proxy URL, NULL for a direct connection */
     char *key;
     uint64_t key_hash;
-    or_buf out;       /* request head as sent through a tunnel or directly */
     or_buf out_fwd;   /* the same in absolute form with proxy credentials, when forwarding */
     const char *body; /* borrowed */
     size_t body_len;
@@ -94,11 +94,9 @@ struct or_up_req {
     uint64_t started, phase_at, last_byte, deadline_total;
 
     llhttp_t parser;
-    or_buf head;   /* "name\0value\0" pairs of the current response head */
     or_buf held;   /* body the parser gave while on_head asked for a pause */
     bool in_value; /* the last header bytes were a value */
     size_t nhdrs;
-    or_up_header *hdrv;
     int status;
 
     bool got_byte;
@@ -114,6 +112,13 @@ struct or_up_req {
     or_up_result fail;
     or_up_req *prev, *next; /* u->active */
 
+    /* Allocations kept when the request is recycled (u->spare), emptied then: set up once,
+     * when the request is first allocated, and left out of the zeroing at start. */
+    or_buf out;  /* request head as sent through a tunnel or directly (wiped when done) */
+    or_buf head; /* "name\0value\0" pairs of the current response head */
+    or_up_header *hdrv;
+    size_t hdrv_cap;
+
     /* Large and always written before use: left out of the zeroing at start (it was ~4% of
      * a request's instructions). Keep them last. */
     or_url origin;
@@ -122,6 +127,10 @@ struct or_up_req {
 
 struct or_upstream {
     uv_loop_t *loop;
+    or_up_req *spare; /* the last finished request, recycled by the next (parked) */
+    size_t closing;   /* request timers being closed: their callbacks still use u */
+    bool freed;       /* or_upstream_free was called: u goes once nothing is closing */
+    bool sweep_closed;
     pooled *idle; /* most recently used first */
     size_t nidle;
     or_up_req *active;
@@ -279,9 +288,52 @@ static void req_free(or_up_req *r)
     free(r);
 }
 
+enum { SPARE_BUF_MAX = 16 * 1024, SPARE_HDRS_MAX = 64 };
+
+/* Empties a finished request for reuse, keeping its head buffers and header array when they
+ * are of ordinary size. False when it is not worth keeping. */
+static bool recycle(or_up_req *r)
+{
+    if (r->out.cap > SPARE_BUF_MAX || r->head.cap > SPARE_BUF_MAX || r->hdrv_cap > SPARE_HDRS_MAX)
+        return false;
+    sodium_memzero(r->out.data, r->out.len); /* the head carried credentials */
+    or_buf_reset(&r->out);
+    or_buf_reset(&r->head);
+    or_buf_free(&r->held);
+    or_buf_wipe_free(&r->out_fwd);
+    free_key(&r->key);
+    if (r->proxy) {
+        or_url_wipe(r->proxy);
+        free(r->proxy);
+        r->proxy = NULL;
+    }
+    return true;
+}
+
+/* Frees u once or_upstream_free was called and no handle of it is still closing. */
+static void upstream_release(or_upstream *u)
+{
+    if (!u->freed || !u->sweep_closed || u->closing)
+        return;
+    if (u->spare) {
+        OR_UNPARK(u->spare, sizeof *u->spare);
+        req_free(u->spare);
+    }
+    free(u);
+}
+
 static void on_req_closed(uv_handle_t *h)
 {
-    req_free(h->data);
+    or_up_req *r = h->data;
+    or_upstream *u = r->u;
+    u->closing--;
+    if (!u->freed && !u->spare && recycle(r)) {
+        u->spare = r;
+        OR_PARK(r, sizeof *r);
+    } else {
+        req_free(r);
+    }
+    upstream_release(u);
 }
 
 static void active_unlink(or_upstream *u, or_up_req *r)
@@ -313,6 +365,7 @@ static void teardown(or_up_req *r)
     r->ended = true;
     active_unlink(r->u, r);
     uv_timer_stop(&r->timer);
+    r->u->closing++;
     uv_close((uv_handle_t *)&r->timer, on_req_closed);
 }
 
@@ -492,13 +545,14 @@ static int on_hvalue_done(llhttp_t *p)
 
 static void build_hdrv(or_up_req *r)
 {
-    free(r->hdrv);
-    r->hdrv = NULL;
-    if (!r->nhdrs)
-        return;
-    if (!(r->hdrv = calloc(r->nhdrs, sizeof *r->hdrv))) {
-        r->nhdrs = 0;
-        return;
+    if (r->nhdrs > r->hdrv_cap) {
+        free(r->hdrv);
+        r->hdrv_cap = 0;
+        if (!(r->hdrv = calloc(r->nhdrs, sizeof *r->hdrv))) {
+            r->nhdrs = 0;
+            return;
+        }
+        r->hdrv_cap = r->nhdrs;
     }
     const char *s = r->head.data;
     for (size_t i = 0; i < r->nhdrs; i++) {
@@ -879,9 +933,7 @@ static or_err prepare(or_up_req *r, const or_up_request *rq, const char **method
     r->connect_ms = rq->connect_ms ? rq->connect_ms : DEF_CONNECT_MS;
     r->first_byte_ms = rq->first_byte_ms ? rq->first_byte_ms : DEF_FIRST_BYTE_MS;
     r->idle_ms = rq->idle_ms ? rq->idle_ms : DEF_IDLE_MS;
-    or_buf_init(&r->head, HEAD_MAX);
     or_buf_init(&r->held, 0);
-    or_buf_init(&r->out, REQ_HEAD_MAX);
     or_buf_init(&r->out_fwd, REQ_HEAD_MAX);
     if ((e = build_head(r, &r->out, rq, *method, false)) != OR_OK)
         return e;
@@ -902,9 +954,18 @@ or_err or_up_start(or_upstream *u, const or_up_request *rq, const or_up_callback
         *out = NULL;
     if (!u || !rq || !rq->url || !cb || !cb->on_head || !cb->on_data || !cb->on_done)
         return OR_EINVAL;
-    if (!(r = malloc(sizeof *r)))
+    if ((r = u->spare)) {
+        u->spare = NULL;
+        OR_UNPARK(r, sizeof *r);
+    } else if ((r = malloc(sizeof *r))) {
+        or_buf_init(&r->out, REQ_HEAD_MAX);
+        or_buf_init(&r->head, HEAD_MAX);
+        r->hdrv = NULL;
+        r->hdrv_cap = 0;
+    } else {
         return OR_ENOMEM;
-    memset(r, 0, offsetof(or_up_req, origin));
+    }
+    memset(r, 0, offsetof(or_up_req, out));
     r->detail[0] = '\0';
     r->u = u;
     r->cb = *cb;
@@ -996,7 +1057,9 @@ or_upstream *or_upstream_new(uv_loop_t *loop)
 
 static void on_upstream_closed(uv_handle_t *h)
 {
-    free(h->data);
+    or_upstream *u = h->data;
+    u->sweep_closed = true;
+    upstream_release(u);
 }
 
 void or_upstream_free(or_upstream *u)
@@ -1011,5 +1074,6 @@ void or_upstream_free(or_upstream *u)
         pooled_close(p);
     }
     uv_timer_stop(&u->sweep);
+    u->freed = true;
     uv_close((uv_handle_t *)&u->sweep, on_upstream_closed);
 }
