@@ -52,7 +52,7 @@ or_err or_buf_reserve(or_buf *b, size_t extra)
     return OR_OK;
 }
 
-or_err or_buf_append(or_buf *b, const void *p, size_t n)
+or_err or_buf__append_grow(or_buf *b, const void *p, size_t n)
 {
     or_err e = or_buf_reserve(b, n);
     if (e != OR_OK)
@@ -62,11 +62,6 @@ or_err or_buf_append(or_buf *b, const void *p, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return OR_OK;
-}
-
-or_err or_buf_puts(or_buf *b, const char *s)
-{
-    return or_buf_append(b, s, strlen(s));
 }
 
 or_err or_buf_vprintf(or_buf *b, const char *fmt, va_list ap)

@@ -26,6 +26,18 @@ static void test_buf(void)
     CHECK(n == 5 && b.data == NULL && b.max == 8);
     free(taken);
     or_buf_free(&b);
+
+    /* The inline path up to the last byte of room (the NUL included), then growth. */
+    char chunk[255];
+    memset(chunk, 'q', sizeof chunk);
+    or_buf_init(&b, 0);
+    CHECK(or_buf_append(&b, "", 0) == OR_OK && b.data && b.data[0] == '\0');
+    CHECK(or_buf_append(&b, chunk, sizeof chunk) == OR_OK);
+    size_t cap = b.cap;
+    CHECK(b.len == 255 && cap == 256 && b.data[255] == '\0');
+    CHECK(or_buf_puts(&b, "z") == OR_OK && b.cap > cap && b.len == 256);
+    CHECK(b.data[254] == 'q' && b.data[255] == 'z' && b.data[256] == '\0');
+    or_buf_free(&b);
 }
 
 /* Both finders (forward, and from the end with the forward walk as fallback) must agree. */
