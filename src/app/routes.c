@@ -147,6 +147,8 @@ bool or_routes_match(const char *pattern, const char *path, or_route_params *p, 
 {
     size_t used = 0;
     p->n = 0;
+    if (!strchr(pattern, '{')) /* most routes: a plain comparison */
+        return strcmp(pattern, path) == 0;
     while (*pattern && *path) {
         if (*pattern == '{') {
             const char *close = strchr(pattern, '}');
