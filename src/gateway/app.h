@@ -39,7 +39,9 @@ typedef struct or_worker_ctx {
     or_app *app;
     or_upstream *up;
     or_http_worker *w;
-    struct relay *spare_relay; /* relay.c: the last finished relay, reused by the next */
+    /* relay.c: finished relays kept for the next requests (as many as run at once, up to 16) */
+    struct relay *spare_relays[16];
+    size_t nspare_relays;
 } or_worker_ctx;
 
 or_worker_ctx *or_worker_of(or_http_req *req);

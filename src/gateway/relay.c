@@ -141,20 +141,28 @@ static void relay_free(relay *c)
     or_ops_release(&c->ops);
     or_sse_lines_free(&c->lines);
     or_sse_events_free(&c->events);
-    or_buf_free(&c->url);
-    or_buf_free(&c->reply);
     or_buf_free(&c->held);
-    or_buf_free(&c->out);
     or_buf_free(&c->last_body);
     json_decref(c->evs);
     json_decref(c->root);
     if (c->snap)
         or_snapshot_release(c->snap);
-    /* Kept for the worker's next request: 14 KB is past malloc's per-thread cache, and the
-     * kept one stays in the CPU cache. Poisoned while parked (core/park.h). */
+    /* Kept for the worker's next requests: 14 KB is past malloc's per-thread cache, and a
+     * kept one stays in the CPU cache, with its URL, reply and output buffers when they are of
+     * ordinary size. Poisoned while parked (core/park.h). */
     or_worker_ctx *wc = c->wc;
-    if (!wc->spare_relay) {
-        wc->spare_relay = c;
+    bool park = wc->nspare_relays < sizeof wc->spare_relays / sizeof *wc->spare_relays;
+    or_buf *kept[] = {&c->url, &c->reply, &c->out};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        if (park && kept[i]->cap <= SPARE_BUF_MAX) {
+            sodium_memzero(kept[i]->data, kept[i]->len); /* a Gemini URL carries the key */
+            or_buf_reset(kept[i]);
+        } else {
+            or_buf_free(kept[i]);
+        }
+    }
+    if (park) {
+        wc->spare_relays[wc->nspare_relays++] = c;
         OR_PARK(c, sizeof *c);
     } else {
         free(c);
@@ -163,11 +171,21 @@ static void relay_free(relay *c)
 
 void or_relay_worker_fini(or_worker_ctx *wc)
 {
-    if (wc->spare_relay) {
-        OR_UNPARK(wc->spare_relay, sizeof *wc->spare_relay);
-        free(wc->spare_relay);
-        wc->spare_relay = NULL;
+    while (wc->nspare_relays) {
+        relay *c = wc->spare_relays[--wc->nspare_relays];
+        OR_UNPARK(c, sizeof *c);
+        or_buf_free(&c->url);
+        or_buf_free(&c->reply);
+        or_buf_free(&c->out);
+        free(c);
     }
+}
+
+/* A recycled relay's kept buffer taken over by the freshly initialised one (same cap). */
+static void adopt(or_buf *b, const or_buf *kept)
+{
+    b->data = kept->data;
+    b->cap = kept->cap;
 }
 
 /* ---- errors in the client's format ---- */
@@ -1044,10 +1062,13 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
         return;
     }
     or_worker_ctx *wc = or_worker_of(req);
-    relay *c = wc->spare_relay;
+    relay *c = wc->nspare_relays ? wc->spare_relays[--wc->nspare_relays] : NULL;
+    or_buf kept_url = {0}, kept_reply = {0}, kept_out = {0};
     if (c) {
-        wc->spare_relay = NULL;
         OR_UNPARK(c, sizeof *c);
+        kept_url = c->url;
+        kept_reply = c->reply;
+        kept_out = c->out;
     } else if (!(c = malloc(sizeof *c))) {
         or_relay_reply_error(req, o->client, 500, NULL, NULL, "out of memory");
         return;
@@ -1076,6 +1097,9 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     or_buf_init(&c->held, MAX_HELD_BYTES);
     or_buf_init(&c->url, 8192);
     or_buf_init(&c->out, 0);
+    adopt(&c->url, &kept_url);
+    adopt(&c->reply, &kept_reply);
+    adopt(&c->out, &kept_out);
     or_sse_lines_init(&c->lines, 1024 * 1024);
     or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
     c->row.ts_ms = or_clock_wall_ms();

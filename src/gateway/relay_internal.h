@@ -15,6 +15,7 @@
 
 #define MAX_REPLY_BYTES (64u * 1024 * 1024) /* a non-stream reply is kept whole to read it */
 #define MAX_HELD_BYTES (1024u * 1024)       /* stream bytes held before the first token */
+#define SPARE_BUF_MAX (16u * 1024)          /* a recycled relay keeps buffers up to this size */
 #define MAX_SSE_EVENT (8u * 1024 * 1024)
 #define MAX_UP_HEADERS 16
 #define MAX_CANDIDATES 64

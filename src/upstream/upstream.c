@@ -127,9 +127,10 @@ struct or_up_req {
 
 struct or_upstream {
     uv_loop_t *loop;
-    or_up_req *spare; /* the last finished request, recycled by the next (parked) */
-    size_t closing;   /* request timers being closed: their callbacks still use u */
-    bool freed;       /* or_upstream_free was called: u goes once nothing is closing */
+    or_up_req *spare[16]; /* finished requests, recycled by the next ones (parked) */
+    size_t nspare;
+    size_t closing; /* request timers being closed: their callbacks still use u */
+    bool freed;     /* or_upstream_free was called: u goes once nothing is closing */
     bool sweep_closed;
     pooled *idle; /* most recently used first */
     size_t nidle;
@@ -315,9 +316,10 @@ static void upstream_release(or_upstream *u)
 {
     if (!u->freed || !u->sweep_closed || u->closing)
         return;
-    if (u->spare) {
-        OR_UNPARK(u->spare, sizeof *u->spare);
-        req_free(u->spare);
+    while (u->nspare) {
+        or_up_req *r = u->spare[--u->nspare];
+        OR_UNPARK(r, sizeof *r);
+        req_free(r);
     }
     free(u);
 }
@@ -327,8 +329,8 @@ static void on_req_closed(uv_handle_t *h)
     or_up_req *r = h->data;
     or_upstream *u = r->u;
     u->closing--;
-    if (!u->freed && !u->spare && recycle(r)) {
-        u->spare = r;
+    if (!u->freed && u->nspare < sizeof u->spare / sizeof *u->spare && recycle(r)) {
+        u->spare[u->nspare++] = r;
         OR_PARK(r, sizeof *r);
     } else {
         req_free(r);
@@ -954,8 +956,8 @@ or_err or_up_start(or_upstream *u, const or_up_request *rq, const or_up_callback
         *out = NULL;
     if (!u || !rq || !rq->url || !cb || !cb->on_head || !cb->on_data || !cb->on_done)
         return OR_EINVAL;
-    if ((r = u->spare)) {
-        u->spare = NULL;
+    if (u->nspare) {
+        r = u->spare[--u->nspare];
         OR_UNPARK(r, sizeof *r);
     } else if ((r = malloc(sizeof *r))) {
         or_buf_init(&r->out, REQ_HEAD_MAX);
