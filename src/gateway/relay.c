@@ -443,12 +443,47 @@ static bool mentions_usage(const char *data, size_t len)
     return false;
 }
 
+/* An OpenAI chunk (valid JSON, no error member) whose first choice's delta carries text: the
+ * first token, known without building a tree (the decoder's tree costs ~50k instructions for
+ * a 300-byte chunk). Anything else is left to the decoder. */
+static bool openai_text_chunk(const char *data, size_t len)
+{
+    size_t a, b, d0, d1, t0, t1;
+    if (!or_json_valid(data, len, 64) || or_json_find_member(data, len, "error", &a, &b) ||
+        !or_json_find_member(data, len, "choices", &a, &b) || data[a] != '[')
+        return false;
+    size_t e = a + 1;
+    while (e < b && (data[e] == ' ' || data[e] == '\t' || data[e] == '\n' || data[e] == '\r'))
+        e++;
+    return e < b && data[e] == '{' && or_json_find_member(data + e, b - e, "delta", &d0, &d1) &&
+           data[e + d0] == '{' &&
+           or_json_find_member(data + e + d0, d1 - d0, "content", &t0, &t1) &&
+           data[e + d0 + t0] == '"' && t1 - t0 > 2;
+}
+
+/* Usage read in place from an OpenAI chunk that mentions it (null on most chunks). */
+static void openai_chunk_usage(relay *c, const char *data, size_t len)
+{
+    size_t a, b;
+    if (or_json_find_member(data, len, "usage", &a, &b))
+        or_usage_from_openai_json(data + a, b - a, &c->row);
+}
+
 static int on_sse_event(void *ud, const char *event, const char *data, size_t len)
 {
     relay *c = ud;
+    bool raw_openai = !c->translate && c->pf->id == OR_FMT_OPENAI;
+    if (raw_openai && !c->committed && !c->content && openai_text_chunk(data, len))
+        c->content = true; /* the first token, as the decoder would have said */
     /* Passthrough after the first token: only events that carry usage are read. */
-    if (!c->translate && c->content && !mentions_usage(data, len))
-        return 0;
+    if (!c->translate && c->content) {
+        if (!mentions_usage(data, len))
+            return 0;
+        if (raw_openai) {
+            openai_chunk_usage(c, data, len);
+            return 0;
+        }
+    }
     or_errbuf eb = {{0}};
     if (c->pf->dec_event(c->dec, event, data, len, c->evs, &eb) != OR_OK)
         or_log_debug("request %s: undecodable upstream event: %s", c->row.request_id, eb.msg);

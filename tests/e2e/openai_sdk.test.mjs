@@ -166,6 +166,29 @@ test(
   },
 );
 
+test('3a. a whole stream in one upstream write: same text, usage chunk relayed and recorded', T, async () => {
+  // Every event then reaches the gateway in one read: the first token, the usage chunk and
+  // [DONE] are found in the same buffer (the relay reads them without a JSON tree).
+  const marker = 'one write hello';
+  const sent = {
+    model: 'openai/gpt-4o-mini-one-write',
+    messages: [{ role: 'user', content: marker }],
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  const { data: stream, response } = await client.chat.completions.create(sent).withResponse();
+  requestIds.oneWrite = response.headers.get('x-omniroute-request-id');
+  let text = '';
+  let usage = null;
+  for await (const chunk of stream) {
+    if (chunk.choices[0]?.delta?.content) text += chunk.choices[0].delta.content;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  assert.equal(text, mockReplyText(sent));
+  assert.deepEqual(usage, mockUsage(sent));
+  assert.equal(upstreamRecord(marker).fault.oneWrite, true);
+});
+
 test('3b. upstream connections are reused across sequential requests', T, async (t) => {
   const c0 = mock.connections;
   for (let i = 0; i < 10; i++) {
@@ -457,6 +480,12 @@ test('10. usage rows are in DATA_DIR/storage.sqlite after shutdown', T, async ()
   assert.equal(row.status, 200);
   assert.equal(row.tokens_in, su.prompt_tokens, 'tokens from the stream usage chunk');
   assert.equal(row.tokens_out, su.completion_tokens);
+
+  const ou = mockUsage({ messages: [{ role: 'user', content: 'one write hello' }] });
+  row = byId(requestIds.oneWrite);
+  assert.equal(row.status, 200);
+  assert.equal(row.tokens_in, ou.prompt_tokens, 'tokens from a usage chunk read in the same buffer');
+  assert.equal(row.tokens_out, ou.completion_tokens);
 
   const errRow = rows.find((r) => r.model === 'mock-status-500');
   assert.ok(errRow, 'the relayed 500 has a usage row');

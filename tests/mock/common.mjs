@@ -115,6 +115,7 @@ export function parseFault(spec) {
   if (typeof spec !== 'string' || spec === '') return f;
   let m;
   if ((m = /slow-first-byte-(\d+)/.exec(spec))) f.slowFirstByteMs = Number(m[1]);
+  if (/(?:^|-)one-write(?:$|-)/.test(spec)) f.oneWrite = true;
   if ((m = /status-(\d{3})(?:-retry-(\d+))?/.exec(spec))) {
     f.status = Number(m[1]);
     if (m[2] !== undefined) f.retryAfter = Number(m[2]);

@@ -74,6 +74,8 @@
 //                              "tok0", " tok1", …; non-stream: the normal reply after
 //                              <count>*<ms> ms
 //   slow-first-byte-<ms>       wait <ms> before sending the response head
+//   one-write                  (with a normal stream) send the whole stream in one write, so
+//                              the client most likely reads every event in one buffer
 //
 // A record (one per request):
 //   { seq, conn, method, url, path, query, headers, body (parsed JSON | null), bodyText (when not
@@ -505,9 +507,14 @@ class Mock {
     rec.blockedAt = null;
     res.writeHead(200, enc.headers);
     const alive = () => !res.destroyed && rec.closedEarlyAt === null;
+    let held = fault.oneWrite ? '' : null; /* one-write: everything goes out in finish */
     const write = async (s) => {
       if (!alive()) return false;
       if (s === '' || s === undefined) return true;
+      if (held !== null) {
+        held += s;
+        return true;
+      }
       if (!res.write(s)) {
         rec.writesBlocked++;
         rec.blocked = true;
@@ -520,6 +527,11 @@ class Mock {
     };
     const finish = async (usage) => {
       if (!(await write(enc.finish(usage)))) return;
+      if (held !== null) {
+        const all = held;
+        held = null;
+        if (!(await write(all))) return;
+      }
       if (alive()) res.end();
     };
     const cut = () =>
