@@ -448,11 +448,13 @@ static bool mentions_usage(const char *data, size_t len)
  * a 300-byte chunk). Anything else is left to the decoder. */
 static bool openai_text_chunk(const char *data, size_t len)
 {
-    size_t a, b, d0, d1, t0, t1;
-    if (!or_json_valid(data, len, 64) || or_json_find_member(data, len, "error", &a, &b) ||
-        !or_json_find_member(data, len, "choices", &a, &b) || data[a] != '[')
+    static const char *const keys[] = {"error", "choices"};
+    or_json_span at[2];
+    size_t d0, d1, t0, t1;
+    if (!or_json_valid_object(data, len, 64, keys, 2, at) || at[0].end || !at[1].end ||
+        data[at[1].start] != '[')
         return false;
-    size_t e = a + 1;
+    size_t e = at[1].start + 1, b = at[1].end;
     while (e < b && (data[e] == ' ' || data[e] == '\t' || data[e] == '\n' || data[e] == '\r'))
         e++;
     return e < b && data[e] == '{' && or_json_find_member(data + e, b - e, "delta", &d0, &d1) &&
