@@ -39,18 +39,31 @@ int main(void)
 
     or_ckpt *c = NULL;
     or_errbuf eb = {{0}};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK(or_ckpt_start(path, db, &c, &eb) == OR_OK);
     /* 2,000 pages of WAL: SQLite's own checkpoint would have run at 1,000. */
     CHECK(sqlite3_exec(db,
                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
                        "2000) INSERT INTO t SELECT randomblob(4000) FROM n",
                        NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(file_size(path) == before); /* nothing checkpointed inside the COMMIT */
+    long long after_commit = file_size(path);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long elapsed = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    /* Nothing checkpointed inside the COMMIT. The checkpointer's first pass comes one interval
+     * after its start, so only before then can a grown file be blamed on the COMMIT (a loaded
+     * box may take longer to get here: the check is then skipped, and said so). */
+    if (elapsed < OR_CKPT_INTERVAL_MS - 100)
+        CHECK(after_commit == before);
+    else
+        fprintf(stderr, "commit check skipped: %ld ms after the checkpointer started\n", elapsed);
     CHECK(file_size(wal) > 2000LL * 4000);
 
-    /* Waits for an event, not a duration: the checkpointer runs every OR_CKPT_INTERVAL_MS. */
+    /* Waits for an event, not a duration: the checkpointer runs every OR_CKPT_INTERVAL_MS.
+     * The event is the whole table in the main file: the file grows page by page while the
+     * checkpoint copies, so a loaded box can see it part way. */
     long waited = 0;
-    while (file_size(path) <= before && waited < 30000) {
+    while (file_size(path) <= 2000LL * 4000 && waited < 30000) {
         sleep_ms(50);
         waited += 50;
     }
