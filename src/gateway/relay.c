@@ -11,6 +11,7 @@
  */
 #include "gateway/relay_internal.h"
 #include "core/clock.h"
+#include "core/json_parse.h"
 #include "core/json_scan.h"
 #include "core/log.h"
 #include "core/park.h"
@@ -345,8 +346,8 @@ static void fail_final(relay *c, int status, const char *code, const char *fmt, 
                             c->last_ctype[0] ? c->last_ctype : "application/json", hdrs,
                             c->last_body.data, c->last_body.len);
         } else {
-            json_t *doc =
-                json_loadb(c->last_body.data ? c->last_body.data : "", c->last_body.len, 0, NULL);
+            json_t *doc = or_json_loadb(c->last_body.data ? c->last_body.data : "",
+                                        c->last_body.len, 0, NULL);
             json_t *err = c->last_pf->error_to_ir(c->last_status, doc);
             json_decref(doc);
             json_object_set_new(err, "status", json_integer(c->last_status));
@@ -740,7 +741,7 @@ static void end_whole(relay *c)
             /* Passthrough: only the usage object is parsed, not the whole answer. */
             if (or_json_find_member_last(c->reply.data, c->reply.len, "usage", &a, &b))
                 or_usage_from_openai_json(c->reply.data + a, b - a, &c->row);
-        } else if ((doc = json_loadb(c->reply.data, c->reply.len, 0, NULL)) &&
+        } else if ((doc = or_json_loadb(c->reply.data, c->reply.len, 0, NULL)) &&
                    c->pf->resp_to_ir(doc, &ir, &eb) == OR_OK) {
             usage_from_ir(c, json_object_get(ir, "usage"));
         }
@@ -751,7 +752,7 @@ static void end_whole(relay *c)
                         hdrs, c->reply.data, c->reply.len);
         return;
     }
-    doc = c->reply.len ? json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
+    doc = c->reply.len ? or_json_loadb(c->reply.data, c->reply.len, 0, NULL) : NULL;
     if (!doc || c->pf->resp_to_ir(doc, &ir, &eb) != OR_OK ||
         c->cf->resp_from_ir(ir, &c->copts, &out, &eb) != OR_OK) {
         json_decref(doc);
