@@ -17,9 +17,10 @@
 #include <time.h>
 #include <sys/stat.h>
 
-/* Rows waiting for the writer. A batch of thousands commits in milliseconds, so reaching this
- * means the disk has stalled for a long time; the buffer only grows that far during a stall
- * (about 60 MB at the cap). */
+/* Rows waiting for the writer, per recording thread (USAGE_SHARD_MAX below: a quarter of
+ * this). A batch of thousands commits in milliseconds, so reaching it means the disk has
+ * stalled for a long time; the buffers only grow that far during a stall (about 16 MB per
+ * recording thread at the cap). */
 #define USAGE_MAX 100000
 /* A usage row waits at most this long for others to share its commit. */
 #define GROUP_COMMIT_MS 20
@@ -63,25 +64,38 @@ typedef struct {
     size_t len, cap;
 } row_vec;
 
+/* Usage rows are queued per recording thread: a queue shared by the request workers had its
+ * lock and rows bounce between their cores on every request. Each thread takes a shard on its
+ * first row (round robin); the writer drains them all. Aligned so shards share no cache line. */
+#define USAGE_SHARDS 8
+#define USAGE_SHARD_MAX (USAGE_MAX / 4) /* rows one thread may have waiting (640 B each) */
+typedef struct {
+    _Alignas(64) pthread_mutex_t mu;
+    row_vec rows;
+} usage_shard;
+
 struct or_store {
     char *data_dir;
     unsigned char *key; /* sodium_malloc'd; read-only after open */
     /* Writer-thread only (after open): */
     sqlite3 *db;
     or_store_usage_stmts usage_ins;
-    row_vec spare;
+    row_vec batch;     /* the rows of all shards, gathered for one transaction */
+    size_t last_batch; /* rows in the previous one: the writer is behind when large */
     uint64_t snap_version;
     pthread_t writer;
     bool writer_started;
     or_ckpt *ckpt;
 
-    pthread_mutex_t mu; /* guards queued, jobs, stopping */
+    pthread_mutex_t mu; /* guards rows_waiting, jobs, stopping */
     pthread_cond_t wake;
     pthread_cond_t done;
-    row_vec queued;
+    bool rows_waiting; /* a shard got a row since the writer last looked */
     job *jobs_head, *jobs_tail;
     bool stopping;
     atomic_uint_least64_t dropped;
+    usage_shard shards[USAGE_SHARDS];
+    atomic_uint next_shard;
 
     /* Held only to read the pointer and take a reference, so a reader can never pick up a
      * snapshot whose last reference is being dropped by the swap. */
@@ -225,17 +239,49 @@ static void run_jobs(or_store *s, job *jobs)
     pthread_mutex_unlock(&s->mu);
 }
 
+static int reserve_rows(row_vec *q, size_t n, size_t max);
+
+/* Moves every shard's rows into s->batch (writer thread). A shard's lock is held only for
+ * the copy; rows that do not fit the batch's growth stay for the next pass. */
+static void gather_rows(or_store *s)
+{
+    bool left = false;
+    for (size_t i = 0; i < USAGE_SHARDS; i++) {
+        usage_shard *sh = &s->shards[i];
+        pthread_mutex_lock(&sh->mu);
+        size_t n = sh->rows.len;
+        if (n && reserve_rows(&s->batch, n, SIZE_MAX) == 0) {
+            memcpy(s->batch.rows + s->batch.len, sh->rows.rows, n * sizeof *sh->rows.rows);
+            s->batch.len += n;
+            sh->rows.len = 0;
+        } else if (n) {
+            left = true; /* out of memory for the batch: the next pass tries again */
+        }
+        if (!sh->rows.len && sh->rows.cap > USAGE_KEEP) {
+            free(sh->rows.rows);
+            sh->rows = (row_vec){0};
+        }
+        pthread_mutex_unlock(&sh->mu);
+    }
+    if (left) {
+        pthread_mutex_lock(&s->mu);
+        s->rows_waiting = true;
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     or_store *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stopping && s->queued.len == 0 && !s->jobs_head)
+        while (!s->stopping && !s->rows_waiting && !s->jobs_head)
             pthread_cond_wait(&s->wake, &s->mu);
+        s->rows_waiting = false;
         /* Group commit: rows arriving within GROUP_COMMIT_MS share one transaction (one WAL
          * append instead of one per request). Jobs and close cut the wait short: they signal
-         * `wake`, while further rows do not. */
-        if (!s->stopping && !s->jobs_head && s->queued.len < GROUP_COMMIT_MAX_ROWS) {
+         * `wake`, while further rows do not. A writer that is behind does not wait. */
+        if (!s->stopping && !s->jobs_head && s->last_batch < GROUP_COMMIT_MAX_ROWS) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += GROUP_COMMIT_MS * 1000000L;
@@ -247,22 +293,23 @@ static void *writer_main(void *arg)
                    pthread_cond_timedwait(&s->wake, &s->mu, &until) == 0)
                 ;
         }
-        row_vec batch = s->queued;
-        s->queued = s->spare;
         job *jobs = s->jobs_head;
         s->jobs_head = s->jobs_tail = NULL;
         bool stop = s->stopping;
         pthread_mutex_unlock(&s->mu);
 
-        bool idle = batch.len == 0 && !jobs;
-        if (batch.len)
-            write_usage(s, &batch);
-        batch.len = 0;
-        if (batch.cap > USAGE_KEEP) {
-            free(batch.rows);
-            batch = (row_vec){0};
+        /* Taken after the jobs: a flush job finds every row queued before it in this batch. */
+        gather_rows(s);
+        row_vec *batch = &s->batch;
+        bool idle = batch->len == 0 && !jobs;
+        s->last_batch = batch->len;
+        if (batch->len)
+            write_usage(s, batch);
+        batch->len = 0;
+        if (batch->cap > USAGE_KEEP) {
+            free(batch->rows);
+            *batch = (row_vec){0};
         }
-        s->spare = batch;
         if (jobs)
             run_jobs(s, jobs);
         if (stop && idle)
@@ -357,10 +404,13 @@ or_err or_store_open(const char *data_dir, or_store **out, or_errbuf *eb)
         goto out;
     }
     pthread_mutex_init(&s->mu, NULL);
+    for (size_t i = 0; i < USAGE_SHARDS; i++)
+        pthread_mutex_init(&s->shards[i].mu, NULL);
     pthread_mutex_init(&s->snap_mu, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->done, NULL);
     atomic_init(&s->dropped, 0);
+    atomic_init(&s->next_shard, 0);
     if (!(s->data_dir = strdup(data_dir)) ||
         asprintf(&db_path, "%s/storage.sqlite", data_dir) < 0) {
         db_path = NULL;
@@ -405,8 +455,11 @@ void or_store_close(or_store *s)
     or_store_db_close(s->db);
     or_store_key_free(s->key);
     or_snapshot_release(s->snap);
-    free(s->queued.rows);
-    free(s->spare.rows);
+    for (size_t i = 0; i < USAGE_SHARDS; i++) {
+        free(s->shards[i].rows.rows);
+        pthread_mutex_destroy(&s->shards[i].mu);
+    }
+    free(s->batch.rows);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->snap_mu);
     pthread_cond_destroy(&s->wake);
@@ -482,16 +535,18 @@ json_t *or_store_setting_get(or_store *s, const char *key)
 
 /* ---- usage ---- */
 
-/* Called with s->mu held; 0 when there is room for one more row. */
-static int reserve_row(row_vec *q)
+/* 0 when q has room for n more rows without passing max. */
+static int reserve_rows(row_vec *q, size_t n, size_t max)
 {
-    if (q->len < q->cap)
+    if (q->cap - q->len >= n)
         return 0;
-    if (q->len >= USAGE_MAX)
+    if (q->len + n > max)
         return -1;
-    size_t ncap = q->cap ? q->cap * 2 : USAGE_FIRST;
-    if (ncap > USAGE_MAX)
-        ncap = USAGE_MAX;
+    size_t ncap = q->cap ? q->cap : USAGE_FIRST;
+    while (ncap < q->len + n)
+        ncap *= 2;
+    if (ncap > max)
+        ncap = max;
     or_usage_row *grown = realloc(q->rows, ncap * sizeof *grown);
     if (!grown)
         return -1;
@@ -500,23 +555,38 @@ static int reserve_row(row_vec *q)
     return 0;
 }
 
+/* The calling thread's shard, taken on its first row. A thread records for one store at a
+ * time in practice; another store's index is as good as any. */
+static usage_shard *my_shard(or_store *s)
+{
+    static _Thread_local unsigned idx = 0; /* shard index + 1; 0: none yet */
+    if (!idx)
+        idx = atomic_fetch_add(&s->next_shard, 1) % USAGE_SHARDS + 1;
+    return &s->shards[idx - 1];
+}
+
 void or_store_usage_record(or_store *s, const or_usage_row *row)
 {
     bool wake = false, dropped = false;
-    pthread_mutex_lock(&s->mu);
-    if (reserve_row(&s->queued) != 0) {
+    usage_shard *sh = my_shard(s);
+    pthread_mutex_lock(&sh->mu);
+    if (reserve_rows(&sh->rows, 1, USAGE_SHARD_MAX) != 0) {
         dropped = true;
     } else {
-        or_usage_row *r = &s->queued.rows[s->queued.len++];
+        or_usage_row *r = &sh->rows.rows[sh->rows.len++];
         *r = *row;
         if (!r->ts_ms)
             r->ts_ms = or_clock_wall_ms();
-        /* The writer sleeps only when the queue is empty, so only the first row must wake it. */
-        wake = s->queued.len == 1;
+        /* The writer empties every shard when it wakes: only a first row must wake it. */
+        wake = sh->rows.len == 1;
     }
-    if (wake)
+    pthread_mutex_unlock(&sh->mu);
+    if (wake) {
+        pthread_mutex_lock(&s->mu);
+        s->rows_waiting = true;
         pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->mu);
+    }
     if (dropped) {
         uint64_t n = atomic_fetch_add(&s->dropped, 1) + 1;
         if (n == 1 || n % DROP_WARN_EVERY == 0)

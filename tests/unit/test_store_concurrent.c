@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRODUCERS 4
-#define ROWS_EACH 25000
+#define PRODUCERS 10 /* more threads than the store has usage shards (8): some share one */
+#define ROWS_EACH 10000
 #define READERS 2
 #define WRITES 150
 
