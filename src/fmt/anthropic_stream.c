@@ -1,6 +1,7 @@
 /* anthropic_stream.c — Anthropic Messages SSE: decoder (upstream events → IR events) and
  * encoder (IR events → the named events Claude Code and the Anthropic SDKs parse). */
 #include "fmt/anthropic_internal.h"
+#include "core/json_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,7 @@ static or_err raw_flush(or_fmt_dec *d, json_t *out)
         return OR_OK;
     d->blk = NULL;
     if (d->input.len) {
-        json_t *in = json_loadb(d->input.data, d->input.len, 0, NULL);
+        json_t *in = or_json_loadb(d->input.data, d->input.len, 0, NULL);
         if (!json_is_object(in)) {
             json_decref(in);
             in = json_pack("{s:s%}", "_raw", d->input.data, d->input.len);
@@ -296,7 +297,7 @@ or_err or_anthropic_dec_event(or_fmt_dec *d, const char *event, const char *data
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
         return OR_OK;
     json_error_t jerr;
-    json_t *ev = json_loadb(data, len, 0, &jerr);
+    json_t *ev = or_json_loadb(data, len, 0, &jerr);
     if (!json_is_object(ev)) {
         json_decref(ev);
         return or_fail(eb, OR_EUPSTREAM, "stream event%s%s: invalid JSON", event ? " " : "",

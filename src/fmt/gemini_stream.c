@@ -5,6 +5,7 @@
  * decoder emits tool_call + one tool_args; the encoder, facing IR argument deltas, buffers
  * each call until a non-tool event and then sends it whole. */
 #include "fmt/gemini_internal.h"
+#include "core/json_parse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,7 @@ or_err or_gemini_stream_dec_event(or_fmt_dec *d, const char *event, const char *
         len--;
     if (len == 0)
         return OR_OK;
-    json_t *v = json_loadb(data, len, 0, &jerr);
+    json_t *v = or_json_loadb(data, len, 0, &jerr);
     if (!v)
         return or_fail(eb, OR_EUPSTREAM, "gemini stream: bad JSON chunk: %s", jerr.text);
     or_err e = chunk(d, v, out, eb);

@@ -1,6 +1,7 @@
 /* OpenAI Chat Completions streams: chat.completion.chunk events → IR events (decoder) and IR
  * events → `data: {chunk}` frames (encoder). */
 #include "fmt/openai_internal.h"
+#include "core/json_parse.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -293,7 +294,7 @@ or_err or_openai_stream_dec_event(or_fmt_dec *d, const char *event, const char *
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0)
         return finish(d, out);
     json_error_t je;
-    json_t *j = json_loadb(data, len, 0, &je);
+    json_t *j = or_json_loadb(data, len, 0, &je);
     if (!j)
         return or_fail(eb, OR_EUPSTREAM, "stream chunk is not JSON: %.100s", je.text);
     or_err e = json_is_object(j) ? chunk_events(d, event, j, out, eb)

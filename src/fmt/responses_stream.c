@@ -1,6 +1,7 @@
 /* OpenAI Responses streams: upstream typed SSE events → IR events (decoder), and IR events →
  * the typed events Codex CLI and the openai SDK parse (encoder). */
 #include "fmt/responses_internal.h"
+#include "core/json_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,7 +352,7 @@ or_err or_responses_dec_event(or_fmt_dec *d, const char *event, const char *data
         return OR_OK;
     /* Non-JSON data ([DONE], keep-alives) carries nothing; a stream that never completes is
      * reported by dec_end. */
-    json_t *ev = json_loadb(data, len, 0, NULL);
+    json_t *ev = or_json_loadb(data, len, 0, NULL);
     if (!json_is_object(ev))
         goto out;
     const char *type = or_responses_str(ev, "type");
