@@ -5,6 +5,7 @@
 #include "gateway/gateway.h"
 #include "gateway/relay.h"
 #include "gateway/target.h"
+#include "core/json_parse.h"
 #include "core/json_scan.h"
 #include "http/query.h"
 #include "http/reply.h"
@@ -30,7 +31,7 @@ static bool body_members(or_http_req *req, or_format f, const char *const *keys,
     }
     if (!or_json_valid_object(raw->data, raw->len, MAX_JSON_DEPTH, keys, nkeys, spans)) {
         json_error_t jerr; /* the precise reason, on this cold path */
-        json_t *j = json_loadb(raw->data, raw->len, 0, &jerr);
+        json_t *j = or_json_loadb(raw->data, raw->len, 0, &jerr);
         or_relay_reply_error(
             req, f, 400, "invalid_json", NULL, "Request body is not a valid JSON object: %s",
             j ? "the top-level value is not an object or nests too deeply" : jerr.text);
@@ -52,7 +53,7 @@ static json_t *body_object(or_http_req *req, or_format f)
         return NULL;
     const or_buf *raw = or_http_body(req);
     json_error_t jerr;
-    json_t *root = json_loadb(raw->data, raw->len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = or_json_loadb(raw->data, raw->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         or_relay_reply_error(req, f, 400, "invalid_json", NULL, "Request body: %s", jerr.text);
     return root;

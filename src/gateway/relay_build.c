@@ -2,6 +2,7 @@
  * headers (auth by the provider's style, its defaults, the client's own protocol headers). */
 #include "gateway/relay_internal.h"
 
+#include "core/json_parse.h"
 #include "core/json_scan.h"
 #include "gateway/sigcache.h"
 
@@ -23,7 +24,7 @@ json_t *or_relay__root(relay *c)
 {
     if (!c->root) {
         const or_buf *raw = or_http_body(c->req);
-        c->root = json_loadb(raw->data ? raw->data : "", raw->len, 0, NULL);
+        c->root = or_json_loadb(raw->data ? raw->data : "", raw->len, 0, NULL);
     }
     return c->root;
 }
