@@ -1,4 +1,5 @@
 #include "core/json_parse.h"
+#include "core/json_plain.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -116,50 +117,6 @@ static bool plain_byte(unsigned char c)
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
-#if defined(__SSE2__) && !defined(OR_JSON_PARSE_PORTABLE)
-#include <emmintrin.h>
-
-/* How many plain bytes start at s[i], looking sixteen at a time (the caller finishes the last
- * partial block byte by byte). Compared as signed bytes, everything below 0x20 and everything
- * from 0x80 up is less than 0x20, so one comparison flags control and non-ASCII bytes. */
-static size_t plain_run(const unsigned char *s, size_t i, size_t len)
-{
-    const __m128i lim = _mm_set1_epi8(0x20), dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-    size_t from = i;
-    for (; len - i >= 16; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i hit = _mm_or_si128(_mm_cmplt_epi8(x, lim),
-                                   _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs)));
-        unsigned m = (unsigned)_mm_movemask_epi8(hit);
-        if (m)
-            return i - from + (size_t)__builtin_ctz(m);
-    }
-    return i - from;
-}
-#else
-#define LOW_BITS 0x0101010101010101ull
-#define HIGH_BITS 0x8080808080808080ull
-
-/* The portable form, eight bytes a word: it stops at the first word holding a byte that is
- * not plain (the caller walks that word byte by byte). (v - k*LOW) & ~v has a high bit set
- * exactly when some byte of v is below k (k <= 0x80), so with k = 1 on v = x ^ c it finds a
- * byte equal to c; x itself has a high bit set when a byte is non-ASCII. */
-static size_t plain_run(const unsigned char *s, size_t i, size_t len)
-{
-    size_t from = i;
-    for (; len - i >= 8; i += 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        uint64_t q = x ^ (LOW_BITS * '"'), b = x ^ (LOW_BITS * '\\');
-        uint64_t t =
-            x | ((x - LOW_BITS * 0x20) & ~x) | ((q - LOW_BITS) & ~q) | ((b - LOW_BITS) & ~b);
-        if (t & HIGH_BITS)
-            break;
-    }
-    return i - from;
-}
-#endif
-
 /* The length of the well-formed UTF-8 sequence at s[i] (s[i] >= 0x80), or 0: shortest form
  * only, no surrogates, nothing past U+10FFFF (jansson's rules). */
 static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
@@ -271,7 +228,7 @@ static bool scan_string(pstate *p, size_t *start, size_t *end, bool *esc)
     *start = i;
     *esc = false;
     for (;;) {
-        i += plain_run(s, i, len);
+        i += or_json_plain_run(s, i, len);
         while (i < len && plain_byte(s[i]))
             i++;
         if (i >= len)

@@ -1,4 +1,5 @@
 #include "core/json_scan.h"
+#include "core/json_plain.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -347,56 +348,11 @@ static bool v_utf8(vstate *v)
     return true;
 }
 
-#if defined(__SSE2__) && !defined(OR_JSON_SCAN_PORTABLE)
-#include <emmintrin.h>
-
-/* How many of the bytes from s[i] on (up to len) are plain string bytes: not a control
- * character, '"', '\\' or non-ASCII. Sixteen at a time: a signed comparison with 0x20 flags
- * both the control bytes and the non-ASCII ones (negative as signed). */
-static size_t plain_run(const unsigned char *s, size_t i, size_t len)
-{
-    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
-                  bslash = _mm_set1_epi8('\\');
-    size_t start = i;
-    while (len - i >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        __m128i stop =
-            _mm_or_si128(_mm_cmplt_epi8(x, space),
-                         _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
-        if (mask)
-            return i - start + (size_t)__builtin_ctz(mask);
-        i += 16;
-    }
-    return i - start;
-}
-#else
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* As above, eight bytes at a time. Once every byte is below 0x80, a byte-wise subtraction
- * leaves some high bit set exactly when some byte is below the subtrahend, and x ^ c has a
- * zero byte exactly where x has c. */
-static size_t plain_run(const unsigned char *s, size_t i, size_t len)
-{
-    size_t start = i;
-    while (len - i >= 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-        if (((x | (x - ONES * 0x20) | (q - ONES) | (b - ONES)) & HIGHS) != 0)
-            break;
-        i += 8;
-    }
-    return i - start;
-}
-#endif
-
 static bool v_string(vstate *v)
 {
     v->i++; /* opening quote */
     while (v->i < v->len) {
-        v->i += plain_run(v->s, v->i, v->len);
+        v->i += or_json_plain_run(v->s, v->i, v->len);
         if (v->i >= v->len)
             break;
         unsigned char ch = v->s[v->i];

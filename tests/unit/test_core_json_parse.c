@@ -2,7 +2,7 @@
  * string scanner, compiled in here renamed, since the library builds the SSE2 one on x86-64)
  * and must be accepted by all or rejected by all, with json_equal trees; then the branches
  * whose result jansson alone would not show (types, texts, limits) are checked directly. */
-#define OR_JSON_PARSE_PORTABLE 1
+#define OR_JSON_PORTABLE 1
 #define or_json_loadb or_json_loadb_portable
 #include "../../src/core/json_parse.c"
 #undef or_json_loadb
