@@ -1,5 +1,6 @@
 /* anthropic.c — the Anthropic Messages descriptor and the helpers its files share. */
 #include "fmt/anthropic_internal.h"
+#include "core/json_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ json_t *or_anthropic_args_to_input(const char *args)
         i++;
     if (i == n)
         return json_object();
-    json_t *v = json_loadb(args, n, JSON_DECODE_ANY, NULL);
+    json_t *v = or_json_loadb(args, n, JSON_DECODE_ANY, NULL);
     if (json_is_object(v))
         return v;
     json_decref(v);
