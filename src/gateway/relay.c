@@ -153,7 +153,7 @@ static void relay_free(relay *c)
      * ordinary size. Poisoned while parked (core/park.h). */
     or_worker_ctx *wc = c->wc;
     bool park = wc->nspare_relays < sizeof wc->spare_relays / sizeof *wc->spare_relays;
-    or_buf *kept[] = {&c->url, &c->reply, &c->out};
+    or_buf *kept[] = RELAY_KEPT_BUFS(c);
     for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
         if (park && kept[i]->cap <= SPARE_BUF_MAX) {
             sodium_memzero(kept[i]->data, kept[i]->len); /* a Gemini URL carries the key */
@@ -175,18 +175,11 @@ void or_relay_worker_fini(or_worker_ctx *wc)
     while (wc->nspare_relays) {
         relay *c = wc->spare_relays[--wc->nspare_relays];
         OR_UNPARK(c, sizeof *c);
-        or_buf_free(&c->url);
-        or_buf_free(&c->reply);
-        or_buf_free(&c->out);
+        or_buf *kept[] = RELAY_KEPT_BUFS(c);
+        for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+            or_buf_free(kept[i]);
         free(c);
     }
-}
-
-/* A recycled relay's kept buffer taken over by the freshly initialised one (same cap). */
-static void adopt(or_buf *b, const or_buf *kept)
-{
-    b->data = kept->data;
-    b->cap = kept->cap;
 }
 
 /* ---- errors in the client's format ---- */
@@ -1101,20 +1094,18 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     }
     or_worker_ctx *wc = or_worker_of(req);
     relay *c = wc->nspare_relays ? wc->spare_relays[--wc->nspare_relays] : NULL;
-    or_buf kept_url = {0}, kept_reply = {0}, kept_out = {0};
     if (c) {
         OR_UNPARK(c, sizeof *c);
-        kept_url = c->url;
-        kept_reply = c->reply;
-        kept_out = c->out;
-    } else if (!(c = malloc(sizeof *c))) {
+    } else if ((c = malloc(sizeof *c))) {
+        or_buf_init(&c->url, 8192);
+        or_buf_init(&c->reply, MAX_REPLY_BYTES);
+        or_buf_init(&c->out, 0);
+    } else {
         or_relay_reply_error(req, o->client, 500, NULL, NULL, "out of memory");
         return;
     }
-    /* Zeroed as calloc would, except the 8 KB plan, which or_plan_resolve fills. */
-    size_t po = offsetof(relay, plan), pe = po + sizeof c->plan;
-    memset(c, 0, po);
-    memset((char *)c + pe, 0, sizeof *c - pe);
+    /* Zeroed as calloc would, up to the kept buffers and the plan (relay_internal.h). */
+    memset(c, 0, offsetof(relay, url));
     c->plan.n = 0;
     c->plan.combo[0] = '\0';
     c->req = req;
@@ -1130,14 +1121,8 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
     c->path = o->path;
     c->t0 = or_http_req_start_ms(req);
     c->deadline = c->t0 + or_relay__limits.budget_ms;
-    or_buf_init(&c->reply, MAX_REPLY_BYTES);
     or_buf_init(&c->last_body, MAX_REPLY_BYTES);
     or_buf_init(&c->held, MAX_HELD_BYTES);
-    or_buf_init(&c->url, 8192);
-    or_buf_init(&c->out, 0);
-    adopt(&c->url, &kept_url);
-    adopt(&c->reply, &kept_reply);
-    adopt(&c->out, &kept_out);
     or_sse_lines_init(&c->lines, 1024 * 1024);
     or_sse_events_init(&c->events, MAX_SSE_EVENT, on_sse_event, c);
     c->row.ts_ms = or_clock_wall_ms();

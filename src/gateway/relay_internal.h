@@ -15,7 +15,11 @@
 
 #define MAX_REPLY_BYTES (64u * 1024 * 1024) /* a non-stream reply is kept whole to read it */
 #define MAX_HELD_BYTES (1024u * 1024)       /* stream bytes held before the first token */
-#define SPARE_BUF_MAX (16u * 1024)          /* a recycled relay keeps buffers up to this size */
+#define SPARE_BUF_MAX (16u * 1024)
+#define RELAY_KEPT_BUFS(c)                                                                         \
+    {                                                                                              \
+        &(c)->url, &(c)->reply, &(c)->out                                                          \
+    } /* kept by a recycled relay */ /* a recycled relay keeps buffers up to this size */
 #define MAX_SSE_EVENT (8u * 1024 * 1024)
 #define MAX_UP_HEADERS 16
 #define MAX_CANDIDATES 64
@@ -47,7 +51,6 @@ struct relay {
     bool stream, model_in_body, body_not_raw;
     const char *path;
     or_snapshot *snap;
-    or_plan plan;
     size_t step;
     bool step_ready;
     size_t cands[MAX_CANDIDATES]; /* indices into snap->conns of the step's provider */
@@ -72,7 +75,6 @@ struct relay {
     or_up_req *up;
     char *body;
     size_t body_len;
-    or_buf url;
     char *auth; /* wiped on free */
     char *extra;
     or_up_header hdrs[MAX_UP_HEADERS];
@@ -87,14 +89,12 @@ struct relay {
     bool ir_failed; /* the upstream reported an error in-stream before any content */
     int ir_status;
     char ir_msg[200];
-    or_buf reply;
     or_buf held;
     or_sse_lines lines;
     or_sse_events events;
     or_fmt_dec *dec;
     or_fmt_enc *enc;
     json_t *evs;
-    or_buf out;
     bool enc_done;
     struct {
         long index;
@@ -105,6 +105,14 @@ struct relay {
     or_limiter_ticket ticket; /* the connection's request-limit slot (resilience/limiter.h) */
     int busy;
     bool dead;
+
+    /* Left out of the zeroing at start (or_relay_start), so keep them last. The buffers a
+     * recycled relay keeps (RELAY_KEPT_BUFS: set up when it is first allocated, emptied when
+     * it is parked), then the 8 KB plan, which or_plan_resolve fills. */
+    or_buf url;
+    or_buf reply;
+    or_buf out;
+    or_plan plan;
 };
 
 /* relay_build.c */
