@@ -109,9 +109,9 @@ static void body_endpoint(or_http_req *req, or_app *app, or_format f, const char
 static void body_endpoint_pinned(or_http_req *req, or_app *app, or_format f, const char *endpoint,
                                  const char *pin)
 {
-    static const char *const keys[] = {"model", "stream"};
-    or_json_span at[2];
-    if (!body_members(req, f, keys, 2, at))
+    static const char *const keys[] = {"model", "stream", "stream_options"};
+    or_json_span at[3];
+    if (!body_members(req, f, keys, 3, at))
         return;
     const or_buf *raw = or_http_body(req);
     char model[256];
@@ -133,12 +133,15 @@ static void body_endpoint_pinned(or_http_req *req, or_app *app, or_format f, con
         json_decref(root);
         return;
     }
+    const or_json_span so = at[2];
     or_relay_opts o = {
         .client = f,
         .endpoint = endpoint,
         .model = model[0] ? model : NULL,
         .stream = stream == 1,
         .model_in_body = true,
+        .include_usage = so.end && or_json_member_bool(raw->data + so.start, so.end - so.start,
+                                                       "include_usage") == 1,
     };
     or_relay_start(req, app, root, &o);
     json_decref(root);

@@ -1137,17 +1137,12 @@ void or_relay_start(or_http_req *req, or_app *app, json_t *root, const or_relay_
                              .model = c->client_model,
                              .id = c->row.request_id,
                              .created = (long long)(c->row.ts_ms / 1000)};
-    /* stream_options.include_usage only shapes a stream's encoding (openai_stream.c): a
-     * non-stream request skips this second scan of its body. */
-    if (o->client == OR_FMT_OPENAI && o->stream) {
-        const or_buf *raw = or_http_body(req);
-        size_t a, b;
+    /* stream_options.include_usage only shapes a stream's encoding (openai_stream.c). */
+    if (o->client == OR_FMT_OPENAI && o->stream)
         c->copts.include_usage =
             root ? json_is_true(
                        json_object_get(json_object_get(root, "stream_options"), "include_usage"))
-                 : or_json_find_member(raw->data, raw->len, "stream_options", &a, &b) &&
-                       or_json_member_bool(raw->data + a, b - a, "include_usage") == 1;
-    }
+                 : o->include_usage;
     c->snap = or_store_snapshot(app->store);
     if (!or_client_auth_model(req, app, c->snap, o->client, o->model, c->row.api_key_id)) {
         record(c, 403, "model not allowed for this API key");

@@ -26,6 +26,8 @@ typedef struct {
                              format's (count_tokens) */
     bool body_not_raw;    /* the JSON body is not the request's raw body (translator/send): a
                              passthrough re-serializes it instead of splicing the raw bytes */
+    bool include_usage;   /* OpenAI client without a parsed body: stream_options.include_usage,
+                             read by the endpoint's validating pass over the raw body */
 } or_relay_opts;
 
 /* body: the parsed client body (borrowed), or NULL: the relay then parses the request's raw

@@ -127,6 +127,25 @@ test('chat client ← anthropic provider 429: an OpenAI error with status 429', 
   assert.equal(upstream(env.mock, 'chat 429', 'anthropic')[0]?.status, 429);
 });
 
+test('chat client ← anthropic provider stream: a usage chunk only with stream_options.include_usage', T, async () => {
+  assert.equal(env.connError('anthropic'), null);
+  // The gateway encodes this stream itself, so the flag read from the raw body decides.
+  const usageChunks = async (extra, prompt) => {
+    const res = await fetch(`${env.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+      body: JSON.stringify({ model: modelFor('anthropic'), messages: [{ role: 'user', content: prompt }], stream: true, ...extra }),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /data: \[DONE\]/);
+    return text.split('\n').filter((l) => l.startsWith('data: {') && JSON.parse(l.slice(6)).usage).length;
+  };
+  assert.equal(await usageChunks({ stream_options: { include_usage: true } }, 'usage asked'), 1);
+  assert.equal(await usageChunks({ stream_options: { include_usage: false } }, 'usage declined'), 0);
+  assert.equal(await usageChunks({}, 'usage not mentioned'), 0);
+});
+
 test('chat client ← gemini provider reset mid-stream: the SDK raises', T, async () => {
   assert.equal(env.connError('gemini'), null);
   const c = env.client('chat');
