@@ -555,11 +555,6 @@ static or_json_span member_span(const char *json, size_t len, const char *key)
     return (or_json_span){a, b};
 }
 
-bool or_json_member_string(const char *json, size_t len, const char *key, char *out, size_t cap)
-{
-    return or_json_span_string(json, member_span(json, len, key), out, cap);
-}
-
 int or_json_member_bool(const char *json, size_t len, const char *key)
 {
     return or_json_span_bool(json, member_span(json, len, key));

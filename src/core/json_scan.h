@@ -65,15 +65,13 @@ bool or_json_valid(const char *json, size_t len, unsigned max_depth);
 bool or_json_valid_object(const char *json, size_t len, unsigned max_depth, const char *const *keys,
                           size_t nkeys, or_json_span *spans);
 
-/* A span's string value copied into out, or its boolean, with the rules of the two below. */
+/* A span's string value copied unescaped into out (NUL-terminated). False when absent, not a
+ * string, longer than cap-1, or containing escapes (callers then parse). */
 bool or_json_span_string(const char *json, or_json_span sp, char *out, size_t cap);
+/* A span that is true/false: 1 or 0; -1 when absent; -2 when not a boolean. */
 int or_json_span_bool(const char *json, or_json_span sp);
 
-/* The string value of a top-level member, copied unescaped into out (NUL-terminated). False
- * when absent, not a string, longer than cap-1, or containing escapes (callers then parse). */
-bool or_json_member_string(const char *json, size_t len, const char *key, char *out, size_t cap);
-
-/* A top-level member that is true/false: 1 or 0; -1 when absent; -2 when not a boolean. */
+/* or_json_span_bool of a top-level member found by or_json_find_member. */
 int or_json_member_bool(const char *json, size_t len, const char *key);
 
 #endif
