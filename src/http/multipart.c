@@ -1,4 +1,5 @@
 #include "http/multipart.h"
+#include "core/tchar.h"
 
 #include <string.h>
 #include <strings.h>
@@ -8,13 +9,6 @@
 static bool is_ows(char c)
 {
     return c == ' ' || c == '\t';
-}
-
-/* RFC 7230 tchar: what a parameter name or an unquoted value may hold. */
-static bool is_tchar(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static const char *skip_ows(const char *p, const char *end)
@@ -43,7 +37,7 @@ static or_err next_param(const char **pp, const char *end, param *out, bool *got
     p = skip_ows(p + 1, end);
     if (p == end) /* a trailing ';' is common and harmless */
         return OR_OK;
-    while (p < end && is_tchar(*p)) {
+    while (p < end && or_tchar(*p)) {
         if (k + 1 >= sizeof out->key)
             return or_fail(eb, OR_EINVAL, "parameter name too long");
         out->key[k++] = *p++;
@@ -68,7 +62,7 @@ static or_err next_param(const char **pp, const char *end, param *out, bool *got
         }
         p++;
     } else {
-        while (p < end && is_tchar(*p)) {
+        while (p < end && or_tchar(*p)) {
             if (v + 1 >= sizeof out->val)
                 return or_fail(eb, OR_EINVAL, "parameter %s too long", out->key);
             out->val[v++] = *p++;
@@ -240,7 +234,7 @@ static or_err header_line(const char *p, const char *end, bool seen[], or_multip
     if (!colon || colon == p)
         return or_fail(eb, OR_EINVAL, "multipart: malformed part header");
     for (const char *q = p; q < colon; q++) {
-        if (!is_tchar(*q))
+        if (!or_tchar(*q))
             return or_fail(eb, OR_EINVAL, "multipart: malformed part header name");
     }
     for (size_t i = 0; i < sizeof part_headers / sizeof *part_headers; i++) {
