@@ -3,6 +3,7 @@
 #include "core/clock.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <string.h>
 
 #define BODY_JSON_MAX (64u * 1024u) /* a RetryInfo error is a few hundred bytes */
@@ -535,6 +536,16 @@ static const struct {
 };
 #undef H
 
+/* The first letters (lower case) the names in the table begin with. */
+static bool first_letters[256];
+static pthread_once_t first_letters_once = PTHREAD_ONCE_INIT;
+
+static void note_first_letters(void)
+{
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
+        first_letters[(unsigned char)lower(headers[i].name[0])] = true;
+}
+
 void or_retry_after_init(or_retry_after *ra)
 {
     memset(ra, 0, sizeof *ra);
@@ -561,10 +572,10 @@ void or_retry_after_header(or_retry_after *ra, const char *name, const char *val
 {
     if (!name || !value)
         return;
-    /* Every name in the table begins with r, x or a: the usual headers (server, date,
-     * content-*) stop here without a walk over the table. */
-    char c0 = lower(name[0]);
-    if (c0 != 'r' && c0 != 'x' && c0 != 'a')
+    /* The usual headers (server, date, content-*) stop at their first letter, without a walk
+     * over the table. */
+    pthread_once(&first_letters_once, note_first_letters);
+    if (!first_letters[(unsigned char)lower(name[0])])
         return;
     size_t nlen = strlen(name);
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
