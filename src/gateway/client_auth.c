@@ -66,34 +66,20 @@ static span bearer(or_http_req *req)
 
 /* The headers a key may come in, in the order they count (the query's key= comes after). */
 enum { H_AUTHORIZATION, H_X_API_KEY, H_X_GOOG_API_KEY, NKEY_HEADERS };
-static const char *const key_headers[NKEY_HEADERS] = {"authorization", "x-api-key",
-                                                      "x-goog-api-key"};
+static const struct {
+    const char *name;
+    size_t len;
+} key_headers[NKEY_HEADERS] = {{"authorization", 13}, {"x-api-key", 9}, {"x-goog-api-key", 14}};
 
-/* name equals lower (a lowercase ASCII header name) ignoring case; stops at the first byte that
- * differs, where strcasecmp pays its locale setup on every call. */
-static bool name_is(const char *name, const char *lower)
-{
-    for (; *lower; name++, lower++) {
-        unsigned char c = (unsigned char)*name;
-        if ((c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) != (unsigned char)*lower)
-            return false;
-    }
-    return *name == '\0';
-}
-
-/* Which key header name is (NKEY_HEADERS: none). Their first and third letters tell them apart,
- * so at most one name is compared in full: this runs for every header of every request. */
+/* Which key header name is (NKEY_HEADERS: none). This runs for every header of every request:
+ * names of another length are passed over without a comparison. */
 static size_t key_header_of(const char *name)
 {
-    unsigned char c0 = (unsigned char)(name[0] | 0x20);
-    size_t k = NKEY_HEADERS;
-    if (c0 == 'a') {
-        k = H_AUTHORIZATION;
-    } else if (c0 == 'x' && name[1] == '-') {
-        unsigned char c2 = (unsigned char)(name[2] | 0x20);
-        k = c2 == 'a' ? H_X_API_KEY : c2 == 'g' ? H_X_GOOG_API_KEY : NKEY_HEADERS;
-    }
-    return k < NKEY_HEADERS && name_is(name, key_headers[k]) ? k : NKEY_HEADERS;
+    size_t n = strlen(name);
+    for (size_t k = 0; k < NKEY_HEADERS; k++)
+        if (n == key_headers[k].len && strcasecmp(name, key_headers[k].name) == 0)
+            return k;
+    return NKEY_HEADERS;
 }
 
 /* The first value of each key header, in one walk over the head: most requests carry none of
