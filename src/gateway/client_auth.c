@@ -66,10 +66,18 @@ static span bearer(or_http_req *req)
 
 /* The headers a key may come in, in the order they count (the query's key= comes after). */
 enum { H_AUTHORIZATION, H_X_API_KEY, H_X_GOOG_API_KEY, NKEY_HEADERS };
+// clang-format off
+#define KEY_HEADER(lit) {lit, sizeof lit - 1}
+// clang-format on
 static const struct {
     const char *name;
     size_t len;
-} key_headers[NKEY_HEADERS] = {{"authorization", 13}, {"x-api-key", 9}, {"x-goog-api-key", 14}};
+} key_headers[NKEY_HEADERS] = {
+    KEY_HEADER("authorization"),
+    KEY_HEADER("x-api-key"),
+    KEY_HEADER("x-goog-api-key"),
+};
+#undef KEY_HEADER
 
 /* Which key header name is (NKEY_HEADERS: none). This runs for every header of every request:
  * names of another length are passed over without a comparison. */

@@ -603,9 +603,9 @@ static void on_up_head(void *ud, int status, const or_up_header *h, size_t nh)
     for (size_t i = 0; i < nh; i++) {
         size_t vlen = strlen(h[i].value), nlen = strlen(h[i].name);
         or_retry_after_header(&c->ra, h[i].name, h[i].value, vlen);
-        if (nlen == 12 && strcasecmp(h[i].name, "content-type") == 0)
+        if (nlen == sizeof "content-type" - 1 && strcasecmp(h[i].name, "content-type") == 0)
             or_relay__copy_str(c->up_ctype, sizeof c->up_ctype, h[i].value, vlen);
-        else if (nlen == 11 && strcasecmp(h[i].name, "retry-after") == 0)
+        else if (nlen == sizeof "retry-after" - 1 && strcasecmp(h[i].name, "retry-after") == 0)
             or_relay__copy_str(c->retry_after, sizeof c->retry_after, h[i].value, vlen);
     }
     if (!c->stream || status < 200 || status > 299)
