@@ -45,10 +45,9 @@ typedef struct {
     const char *s;
     size_t len;
 } name;
-#define NAME(lit)                                                                                  \
-    {                                                                                              \
-        lit, sizeof lit - 1                                                                        \
-    }
+// clang-format off
+#define NAME(lit) {lit, sizeof lit - 1}
+// clang-format on
 
 static const struct {
     name parent, key; /* parent.s NULL: a member of usage itself */
